@@ -1,0 +1,4 @@
+//! One file per command family; `State::apply` dispatches here.
+
+pub(crate) mod job;
+pub(crate) mod tenant;

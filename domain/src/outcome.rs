@@ -1,0 +1,39 @@
+//! The result of applying one command. Rejections that follow from replicated
+//! state are values, replicated like any result, never errors of `apply`.
+
+use crate::model::{Job, Tenant};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    TenantCreated(Tenant),
+    QuotaSet(Tenant),
+    /// A new job, or the job a retried submission with the same key created.
+    JobSubmitted(Job),
+    JobCancelled(Job),
+    Rejected(Rejection),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rejection {
+    /// The command names something that does not exist.
+    NotFound { what: String },
+    /// A unique name is taken, or the target is in a state that forbids the change.
+    Conflict { message: String },
+    /// The command is malformed or could never succeed (a job larger than any quota).
+    Invalid { message: String },
+    /// Admitting the job would take the tenant past its quota.
+    QuotaExceeded { resource: String, used: u64, requested: u64, limit: u64 },
+}
+
+impl Rejection {
+    pub fn not_found(what: impl Into<String>) -> Outcome {
+        Outcome::Rejected(Rejection::NotFound { what: what.into() })
+    }
+    pub fn conflict(message: impl Into<String>) -> Outcome {
+        Outcome::Rejected(Rejection::Conflict { message: message.into() })
+    }
+    pub fn invalid(message: impl Into<String>) -> Outcome {
+        Outcome::Rejected(Rejection::Invalid { message: message.into() })
+    }
+}
