@@ -31,7 +31,7 @@ openraft::declare_raft_types!(
     /// answers an [`Outcome`], snapshots are whole in-memory buffers.
     pub TypeConfig:
         D = Proposal,
-        R = Outcome,
+        R = Option<Outcome>,
         NodeId = NodeId,
         Node = NodeInfo,
         Entry = openraft::Entry<TypeConfig>,

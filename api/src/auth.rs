@@ -1,0 +1,162 @@
+//! JWT authentication: HS256 with a shared secret, algorithm pinned, `exp`, `iss`
+//! and `aud` checked. Claims name the subject, the tenant (for tenant tokens) and
+//! the roles.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use hodei_domain::TenantId;
+
+use crate::error::ApiError;
+
+pub const ISSUER: &str = "hodei";
+pub const AUDIENCE: &str = "hodei";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything: tenants, quotas, pools, cluster membership.
+    Admin,
+    /// Its own tenant's jobs, quota (read), bursts, costs.
+    Tenant,
+    /// Read-only, all tenants.
+    Viewer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hodei_tenant: Option<TenantId>,
+    pub hodei_roles: Vec<Role>,
+    pub exp: u64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Who is calling, once the token checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub tenant: Option<TenantId>,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Admin)
+    }
+
+    /// Admins and viewers see every tenant.
+    pub fn sees_all(&self) -> bool {
+        self.is_admin() || self.roles.contains(&Role::Viewer)
+    }
+
+    /// May this caller see the given tenant's objects? Answering "no" is reported
+    /// as 404 by callers, so that tenants cannot learn of each other's objects.
+    pub fn may_see(&self, tenant: TenantId) -> bool {
+        self.sees_all() || self.tenant == Some(tenant)
+    }
+
+    /// May this caller change the given tenant's jobs?
+    pub fn may_act_for(&self, tenant: TenantId) -> bool {
+        self.is_admin() || (self.roles.contains(&Role::Tenant) && self.tenant == Some(tenant))
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this operation needs the admin role"))
+        }
+    }
+}
+
+/// Verifies tokens against the cluster's shared secret.
+#[derive(Clone)]
+pub struct Authenticator {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Authenticator {
+    pub fn hs256(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Authenticator { key: DecodingKey::from_secret(secret), validation }
+    }
+
+    /// Checks an `Authorization` header value (`Bearer <jwt>`).
+    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, ApiError> {
+        let header = header.ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthenticated("authorization must be `Bearer <token>`"))?;
+        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
+            .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
+        let c = data.claims;
+        if c.hodei_roles.is_empty() {
+            return Err(ApiError::unauthenticated("token carries no role"));
+        }
+        if c.hodei_roles.contains(&Role::Tenant) && c.hodei_tenant.is_none() {
+            return Err(ApiError::unauthenticated("tenant token carries no tenant"));
+        }
+        Ok(Principal { subject: c.sub, tenant: c.hodei_tenant, roles: c.hodei_roles })
+    }
+}
+
+/// Signs a token (the `hodei token` command and tests use this).
+pub fn issue_token(secret: &[u8], claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: u64) -> Claims {
+        Claims {
+            sub: "alice".into(),
+            hodei_tenant: Some(TenantId(7)),
+            hodei_roles: vec![Role::Tenant],
+            exp,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        }
+    }
+
+    fn far_future() -> u64 {
+        4_000_000_000
+    }
+
+    #[test]
+    fn a_signed_token_verifies_to_its_principal() {
+        let t = issue_token(b"secret", &claims(far_future())).unwrap();
+        let p = Authenticator::hs256(b"secret").verify_header(Some(&format!("Bearer {t}"))).unwrap();
+        assert_eq!(p.tenant, Some(TenantId(7)));
+        assert!(p.may_see(TenantId(7)) && !p.may_see(TenantId(8)));
+    }
+
+    #[test]
+    fn wrong_secret_expired_and_missing_tokens_are_refused() {
+        let auth = Authenticator::hs256(b"secret");
+        let other = issue_token(b"other", &claims(far_future())).unwrap();
+        assert!(auth.verify_header(Some(&format!("Bearer {other}"))).is_err());
+        let expired = issue_token(b"secret", &claims(1_000)).unwrap();
+        assert!(auth.verify_header(Some(&format!("Bearer {expired}"))).is_err());
+        assert!(auth.verify_header(None).is_err());
+        assert!(auth.verify_header(Some("Basic abc")).is_err());
+    }
+
+    #[test]
+    fn wrong_audience_is_refused() {
+        let mut c = claims(far_future());
+        c.aud = "someone-else".into();
+        let t = issue_token(b"secret", &c).unwrap();
+        assert!(Authenticator::hs256(b"secret").verify_header(Some(&format!("Bearer {t}"))).is_err());
+    }
+}

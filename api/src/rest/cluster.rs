@@ -1,0 +1,55 @@
+//! `GET /api/v1/cluster`, member add and remove, and the transport-filter route
+//! that tests and chaos campaigns use (only when the node enables fault injection).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+use hodei_cluster::{ClusterStatus, LinkRule};
+
+use super::extract::{Auth, Body, Id};
+use crate::app::App;
+use crate::dto::AddMemberBody;
+use crate::error::ApiError;
+
+pub(super) async fn status(State(app): State<App>, Auth(_): Auth) -> Json<ClusterStatus> {
+    Json(app.cluster_status().await)
+}
+
+pub(super) async fn add_member(State(app): State<App>, Auth(p): Auth, Body(body): Body<AddMemberBody>) -> Result<Json<ClusterStatus>, ApiError> {
+    Ok(Json(app.add_member(&p, body).await?))
+}
+
+pub(super) async fn remove_member(State(app): State<App>, Auth(p): Auth, Id(id): Id) -> Result<Json<ClusterStatus>, ApiError> {
+    Ok(Json(app.remove_member(&p, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FilterBody {
+    /// Target node id -> rule for messages this node sends there.
+    rules: BTreeMap<u64, LinkRule>,
+}
+
+fn fault_injection(app: &App) -> Result<(), ApiError> {
+    if app.fault_injection {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("fault injection is disabled on this node"))
+    }
+}
+
+pub(super) async fn set_filter(State(app): State<App>, Auth(p): Auth, Body(body): Body<FilterBody>) -> Result<Json<BTreeMap<u64, LinkRule>>, ApiError> {
+    p.require_admin()?;
+    fault_injection(&app)?;
+    app.cluster.filter().set_rules(body.rules);
+    Ok(Json(app.cluster.filter().rules()))
+}
+
+pub(super) async fn get_filter(State(app): State<App>, Auth(p): Auth) -> Result<Json<BTreeMap<u64, LinkRule>>, ApiError> {
+    p.require_admin()?;
+    fault_injection(&app)?;
+    Ok(Json(app.cluster.filter().rules()))
+}

@@ -1,0 +1,37 @@
+//! `POST /api/v1/jobs` (honours `Idempotency-Key`), `GET /api/v1/jobs/{id}`,
+//! `POST /api/v1/jobs/{id}/cancel`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use http::StatusCode;
+
+use super::extract::{Auth, Body, Id, ReadConsistency};
+use super::{read_response, write_response};
+use crate::app::App;
+use crate::dto::{check_idempotency_key, SubmitJobBody};
+use crate::error::ApiError;
+
+pub(super) async fn submit(
+    State(app): State<App>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    Body(body): Body<SubmitJobBody>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::invalid_field("Idempotency-Key", "must be ASCII"))?),
+    };
+    let key = check_idempotency_key(key)?;
+    let (job, index) = app.submit_job(&p, body, key).await?;
+    Ok(write_response(StatusCode::CREATED, job, index))
+}
+
+pub(super) async fn get(State(app): State<App>, Auth(p): Auth, Id(id): Id, ReadConsistency(c): ReadConsistency) -> Result<Response, ApiError> {
+    Ok(read_response(app.get_job(&p, id, c).await?))
+}
+
+pub(super) async fn cancel(State(app): State<App>, Auth(p): Auth, Id(id): Id) -> Result<Response, ApiError> {
+    let (job, index) = app.cancel_job(&p, id).await?;
+    Ok(write_response(StatusCode::OK, job, index))
+}

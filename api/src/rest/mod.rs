@@ -1,0 +1,58 @@
+//! The REST front end: routes, body limits, and the read headers
+//! (`X-Hodei-Index`, `X-Hodei-Last-Contact`).
+
+mod cluster;
+mod extract;
+mod health;
+mod jobs;
+mod tenants;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+use crate::app::{App, Read};
+use crate::error::ApiError;
+
+/// Every route of the REST API, with a request body limit of `max_body_bytes`.
+pub fn router(app: App, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/api/v1/cluster", get(cluster::status))
+        .route("/api/v1/cluster/members", post(cluster::add_member))
+        .route("/api/v1/cluster/members/{id}", delete(cluster::remove_member))
+        .route("/api/v1/debug/transport-filter", put(cluster::set_filter).get(cluster::get_filter))
+        .route("/api/v1/tenants", post(tenants::create))
+        .route("/api/v1/tenants/{id}", get(tenants::get))
+        .route("/api/v1/jobs", post(jobs::submit))
+        .route("/api/v1/jobs/{id}", get(jobs::get))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// A read's JSON body with the index it was served at.
+fn read_response<T: serde::Serialize>(read: Read<T>) -> Response {
+    let mut resp = axum::Json(read.value).into_response();
+    let h = resp.headers_mut();
+    h.insert("x-hodei-index", HeaderValue::from(read.meta.index));
+    if let Some(ms) = read.meta.last_contact_ms {
+        h.insert("x-hodei-last-contact", HeaderValue::from(ms));
+    }
+    resp
+}
+
+/// A write's status and JSON body with the index it was committed at.
+fn write_response<T: serde::Serialize>(status: http::StatusCode, value: T, index: u64) -> Response {
+    let mut resp = (status, axum::Json(value)).into_response();
+    resp.headers_mut().insert("x-hodei-index", HeaderValue::from(index));
+    resp
+}

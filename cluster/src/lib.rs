@@ -1,0 +1,44 @@
+//! # hodei-cluster
+//!
+//! One Raft member of a Hodei cluster, built on openraft and `hodei-raft-store`.
+//!
+//! ```text
+//!   api ──write(cmd)──▶ ClusterNode ──leader?──▶ raft.client_write(Proposal{at_ms, cmd})
+//!                            │ no
+//!                            └──Forward (peer gRPC, one hop)──▶ leader ──▶ client_write
+//!   api ──read_barrier──▶ leader read index (ReadIndex RPC from followers) ──▶ wait applied
+//! ```
+//!
+//! - [`config`]: start-up settings and Raft timing (etcd-like defaults).
+//! - [`node`]: `ClusterNode`: start (bootstrap, join or rejoin), leader hints, shutdown.
+//! - [`write`]: client writes, stamped by the leader, forwarded by followers.
+//! - [`read`]: linearizable and stale read barriers.
+//! - [`membership`]: join, removal, advertised addresses.
+//! - [`status`]: the cluster view served by `GET /api/v1/cluster`.
+//! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
+//!   [`peers`]: channel cache; [`codec`]: versioned payloads.
+//! - [`filter`]: the transport filter that drops or delays messages per link.
+//! - [`error`]: not-leader/unavailable, maybe-committed and invalid kept apart.
+
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod filter;
+pub mod membership;
+pub mod network;
+pub mod node;
+pub mod peers;
+pub mod read;
+pub mod server;
+pub mod status;
+pub mod write;
+
+pub use config::{ClusterConfig, RaftTiming};
+pub use error::{ClusterError, LeaderHint};
+pub use filter::{LinkRule, TransportFilter};
+pub use membership::MembershipChange;
+pub use node::ClusterNode;
+pub use read::Consistency;
+pub use status::{ClusterStatus, MemberStatus};
+pub use write::Written;
+pub use hodei_raft_store::NodeInfo;

@@ -1,0 +1,222 @@
+//! [`ClusterNode`]: one Raft member with its storage, peer service and client
+//! paths. Start-up order: open storage, start Raft, serve peers, then bootstrap
+//! (founding members), join (new members) or simply rejoin (existing data).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hodei_proto::raft::v1::raft_service_server::RaftServiceServer;
+use hodei_raft_store::{LogStore, NodeId, NodeInfo, Raft, StateMachineStore};
+use openraft::ServerState;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::ClusterConfig;
+use crate::error::{ClusterError, LeaderHint};
+use crate::filter::TransportFilter;
+use crate::membership::{self, MembershipChange};
+use crate::network::NetworkFactory;
+use crate::peers::{PeerClients, MAX_MESSAGE};
+use crate::server::PeerService;
+
+/// A running cluster member. Cheap to clone; every clone is the same node.
+#[derive(Clone)]
+pub struct ClusterNode {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) id: NodeId,
+    pub(crate) info: NodeInfo,
+    pub(crate) raft: Raft,
+    pub(crate) sm: StateMachineStore,
+    pub(crate) peers: PeerClients,
+    pub(crate) filter: TransportFilter,
+    pub(crate) config: ClusterConfig,
+    /// Milliseconds since `started` at the last append-entries from a leader.
+    pub(crate) last_leader_contact_ms: AtomicU64,
+    pub(crate) started: Instant,
+    stop: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ClusterNode {
+    /// Opens storage under `config.data_dir`, starts Raft and serves the peer
+    /// service on `peer_listener`. Returns once the node is serving; leadership
+    /// and joining proceed in the background.
+    pub async fn start(config: ClusterConfig, peer_listener: TcpListener) -> Result<Self, ClusterError> {
+        let raft_config = Arc::new(config.timing.to_openraft()?);
+        let storage_err = |e: hodei_raft_store::StorageError| ClusterError::Stopped(format!("storage: {e}"));
+        let log = LogStore::open(&config.data_dir).await.map_err(storage_err)?;
+        let sm = StateMachineStore::open(&config.data_dir).await.map_err(storage_err)?;
+        let peers = PeerClients::default();
+        let filter = TransportFilter::default();
+        let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone() };
+        let raft = Raft::new(config.id, raft_config, network, log, sm.clone())
+            .await
+            .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;
+        let (stop, stop_rx) = watch::channel(false);
+        let node = ClusterNode {
+            inner: Arc::new(Inner {
+                id: config.id,
+                info: config.info.clone(),
+                raft,
+                sm,
+                peers,
+                filter,
+                config,
+                last_leader_contact_ms: AtomicU64::new(u64::MAX),
+                started: Instant::now(),
+                stop,
+                tasks: Default::default(),
+            }),
+        };
+        node.serve_peers(peer_listener, stop_rx);
+        node.bootstrap_or_join().await?;
+        let advertiser = tokio::spawn(membership::advertise_self(node.clone()));
+        node.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(advertiser);
+        Ok(node)
+    }
+
+    fn serve_peers(&self, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+        let svc = RaftServiceServer::new(PeerService { node: self.clone() })
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let handle = tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .tcp_nodelay(true)
+                .add_service(svc)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "peer service stopped");
+            }
+        });
+        self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+    }
+
+    async fn bootstrap_or_join(&self) -> Result<(), ClusterError> {
+        let inner = &self.inner;
+        let initialized = inner.raft.is_initialized().await.map_err(|e| ClusterError::Stopped(e.to_string()))?;
+        if initialized {
+            tracing::info!(id = inner.id, "data dir holds a cluster; rejoining it");
+            return Ok(());
+        }
+        if let Some(target) = inner.config.join.clone() {
+            let node = self.clone();
+            let handle = tokio::spawn(async move { membership::join_through(node, target).await });
+            inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+            return Ok(());
+        }
+        if !inner.config.initial_cluster.contains_key(&inner.id) {
+            return Err(ClusterError::Invalid(format!(
+                "node {} is not in the initial cluster and has no --join address",
+                inner.id
+            )));
+        }
+        // Every founding member proposes the same membership, so the entries at
+        // index 0 are identical; addresses other than the peer's are filled in later
+        // by `advertise_self`.
+        let members: BTreeMap<NodeId, NodeInfo> = inner
+            .config
+            .initial_cluster
+            .iter()
+            .map(|(id, peer)| (*id, NodeInfo { peer_addr: peer.clone(), ..Default::default() }))
+            .collect();
+        match inner.raft.initialize(members).await {
+            Ok(()) => tracing::info!(id = inner.id, "bootstrapped a new cluster"),
+            Err(e) => tracing::info!(id = inner.id, error = %e, "cluster already initialized by a peer"),
+        }
+        Ok(())
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    pub fn info(&self) -> &NodeInfo {
+        &self.inner.info
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.inner.raft
+    }
+
+    pub fn state_machine(&self) -> &StateMachineStore {
+        &self.inner.sm
+    }
+
+    /// The fault-injection filter on this node's outgoing peer messages.
+    pub fn filter(&self) -> &TransportFilter {
+        &self.inner.filter
+    }
+
+    pub fn is_leader(&self) -> bool {
+        let m = self.inner.raft.metrics();
+        let m = m.borrow();
+        m.state == ServerState::Leader && m.current_leader == Some(self.inner.id)
+    }
+
+    /// The leader as this node last heard of it, with its addresses when known.
+    pub fn leader_hint(&self) -> Option<LeaderHint> {
+        let m = self.inner.raft.metrics();
+        let m = m.borrow();
+        let id = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&id).cloned();
+        Some(LeaderHint { id, node })
+    }
+
+    /// Milliseconds since a leader last sent this node entries or a heartbeat
+    /// (0 on the leader itself; `None` if never).
+    pub fn last_leader_contact_ms(&self) -> Option<u64> {
+        if self.is_leader() {
+            return Some(0);
+        }
+        let at = self.inner.last_leader_contact_ms.load(Ordering::Relaxed);
+        (at != u64::MAX).then(|| (self.inner.started.elapsed().as_millis() as u64).saturating_sub(at))
+    }
+
+    pub(crate) fn note_leader_contact(&self) {
+        let now = self.inner.started.elapsed().as_millis() as u64;
+        self.inner.last_leader_contact_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Applies a membership change through the leader (forwarded if needed).
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ClusterError> {
+        membership::change(self, change).await
+    }
+
+    /// Stops Raft and the peer service. Idempotent.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.stop.send(true);
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
+
+/// The leader's wall clock, the only time that enters the replicated state.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Waits until this node knows a leader, or the deadline passes.
+pub(crate) async fn wait_for_leader(raft: &Raft, until: Instant) -> Option<NodeId> {
+    let remaining = until.saturating_duration_since(Instant::now());
+    let m = raft
+        .wait(Some(remaining.max(Duration::from_millis(1))))
+        .metrics(|m| m.current_leader.is_some(), "a leader is known")
+        .await
+        .ok()?;
+    m.current_leader
+}

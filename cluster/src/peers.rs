@@ -1,0 +1,44 @@
+//! Connections to other nodes' peer services, one lazily connected channel per
+//! address, shared by Raft replication, forwarding and status calls.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hodei_proto::raft::v1::raft_service_client::RaftServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::ClusterError;
+
+pub type PeerClient = RaftServiceClient<Channel>;
+
+#[derive(Clone, Default)]
+pub struct PeerClients {
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
+}
+
+impl PeerClients {
+    /// A client for the peer service at `addr` (`host:port`). Connecting happens on
+    /// first use, so a dead peer costs a failed call, not a blocked caller.
+    pub fn client(&self, addr: &str) -> Result<PeerClient, ClusterError> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ch) = channels.get(addr) {
+            return Ok(RaftServiceClient::new(ch.clone()).max_decoding_message_size(MAX_MESSAGE));
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| ClusterError::Invalid(format!("bad peer address {addr:?}: {e}")))?
+            .connect_timeout(Duration::from_millis(500))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(5))
+            .keep_alive_timeout(Duration::from_secs(5));
+        let ch = endpoint.connect_lazy();
+        channels.insert(addr.to_string(), ch.clone());
+        Ok(RaftServiceClient::new(ch)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE))
+    }
+}
+
+/// Peer messages carry log batches and snapshot chunks; both are bounded by the
+/// Raft config (`max_payload_entries`, `snapshot_max_chunk_size`) well below this.
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;

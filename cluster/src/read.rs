@@ -1,0 +1,88 @@
+//! Reads. Linearizable by default: the serving node learns the leader's read
+//! index (the leader confirms its leadership with a quorum first) and waits until
+//! it has applied that far, then reads its own copy. Stale reads skip all of that.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use hodei_proto::raft::v1::ReadIndexRequest;
+
+use crate::error::ClusterError;
+use crate::filter::Verdict;
+use crate::node::{wait_for_leader, ClusterNode};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    #[default]
+    Linearizable,
+    Stale,
+}
+
+impl ClusterNode {
+    /// Returns once a read of the local state is allowed at `consistency`, with the
+    /// applied index the read will see.
+    pub async fn read_barrier(&self, consistency: Consistency) -> Result<u64, ClusterError> {
+        if consistency == Consistency::Linearizable {
+            let deadline = Instant::now() + self.inner.config.write_timeout;
+            let index = self.read_index(deadline).await?;
+            self.wait_applied(index, deadline).await?;
+        }
+        Ok(self.inner.sm.applied_index())
+    }
+
+    /// The leader's read index: this node's own if it leads, else asked of the leader.
+    async fn read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
+        let Some(leader) = wait_for_leader(&self.inner.raft, deadline).await else {
+            return Err(ClusterError::unavailable("no leader elected", None));
+        };
+        if leader == self.id() {
+            return self.leader_read_index(deadline).await;
+        }
+        let hint = self.leader_hint();
+        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
+            return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
+        };
+        match self.inner.filter.verdict(leader) {
+            Verdict::Pass => {}
+            Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
+            Verdict::Delay(d) => tokio::time::sleep(d).await,
+        }
+        let mut client = self.inner.peers.client(&addr)?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, client.read_index(ReadIndexRequest {})).await {
+            Ok(Ok(reply)) => match reply.into_inner().read_index {
+                Some(index) => Ok(index),
+                None => Err(ClusterError::unavailable("leadership moved", hint)),
+            },
+            Ok(Err(status)) => Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), hint)),
+            Err(_) => Err(ClusterError::unavailable("read index timed out", hint)),
+        }
+    }
+
+    /// On the leader: confirm leadership with a quorum and return the read index.
+    pub(crate) async fn leader_read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, self.inner.raft.get_read_log_id()).await {
+            Ok(Ok((read_log_id, _applied))) => Ok(read_log_id.map(|l| l.index).unwrap_or(0)),
+            Ok(Err(e)) => Err(ClusterError::unavailable(format!("leadership not confirmed: {e}"), self.leader_hint())),
+            Err(_) => Err(ClusterError::unavailable("leader could not reach a quorum in time", None)),
+        }
+    }
+
+    /// Waits until the local state machine has applied `index`.
+    pub async fn wait_applied(&self, index: u64, deadline: Instant) -> Result<(), ClusterError> {
+        if self.inner.sm.applied_index() >= index {
+            return Ok(());
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        self.inner
+            .raft
+            .wait(Some(remaining))
+            .applied_index_at_least(Some(index), "read index applied")
+            .await
+            .map(|_| ())
+            .map_err(|e| ClusterError::unavailable(format!("not caught up to index {index}: {e}"), self.leader_hint()))
+    }
+}

@@ -1,0 +1,88 @@
+//! The peer service (`hodei.raft.v1.RaftService`): Raft RPCs into openraft, plus
+//! forwarded writes, membership changes, read index and status for other nodes.
+
+use std::time::Instant;
+
+use hodei_proto::raft::v1::raft_service_server::RaftService;
+use hodei_proto::raft::v1::{Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use tonic::{Request, Response, Status};
+
+use hodei_raft_store::TypeConfig;
+
+use crate::codec;
+use crate::error::ClusterError;
+use crate::membership::{self, MembershipChange};
+use crate::node::ClusterNode;
+use crate::write::ForwardRequest;
+
+/// The protocol version this build speaks; the cluster version is the lowest
+/// that all members report.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+pub(crate) struct PeerService {
+    pub(crate) node: ClusterNode,
+}
+
+fn reply<T: serde::Serialize>(value: &T) -> Result<Response<Payload>, Status> {
+    Ok(Response::new(codec::encode(value)?))
+}
+
+#[tonic::async_trait]
+impl RaftService for PeerService {
+    async fn append_entries(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let rpc: AppendEntriesRequest<TypeConfig> = codec::decode(req.get_ref())?;
+        self.node.note_leader_contact();
+        reply(&self.node.raft().append_entries(rpc).await)
+    }
+
+    async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let rpc: VoteRequest<u64> = codec::decode(req.get_ref())?;
+        reply(&self.node.raft().vote(rpc).await)
+    }
+
+    async fn install_snapshot(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let rpc: InstallSnapshotRequest<TypeConfig> = codec::decode(req.get_ref())?;
+        self.node.note_leader_contact();
+        reply(&self.node.raft().install_snapshot(rpc).await)
+    }
+
+    async fn forward(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let fwd: ForwardRequest = codec::decode(req.get_ref())?;
+        let result = if self.node.is_leader() {
+            let deadline = Instant::now() + self.node.inner.config.write_timeout;
+            self.node.write_as_leader(fwd.command, deadline).await
+        } else {
+            Err(ClusterError::unavailable("not the leader", self.node.leader_hint()))
+        };
+        reply(&result)
+    }
+
+    async fn change_membership(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let change: MembershipChange = codec::decode(req.get_ref())?;
+        // A joining node may call any member; that member routes to the leader.
+        let result = membership::change(&self.node, change).await;
+        reply(&result)
+    }
+
+    async fn read_index(&self, _req: Request<ReadIndexRequest>) -> Result<Response<ReadIndexReply>, Status> {
+        let leader_id = self.node.leader_hint().map(|h| h.id);
+        if !self.node.is_leader() {
+            return Ok(Response::new(ReadIndexReply { read_index: None, leader_id }));
+        }
+        let deadline = Instant::now() + self.node.inner.config.write_timeout;
+        let read_index = self.node.leader_read_index(deadline).await.ok();
+        Ok(Response::new(ReadIndexReply { read_index, leader_id }))
+    }
+
+    async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let (applied_index, state_hash) = self.node.state_machine().state_hash();
+        Ok(Response::new(StatusReply {
+            node_id: self.node.id(),
+            applied_index,
+            state_hash,
+            protocol_version: PROTOCOL_VERSION,
+            build_version: env!("CARGO_PKG_VERSION").to_string(),
+        }))
+    }
+}

@@ -1,0 +1,85 @@
+//! What `GET /api/v1/cluster` shows: members, leader, term, commit index, and each
+//! member's applied index (asked of each member, briefly; a silent member shows
+//! none).
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use hodei_proto::raft::v1::StatusRequest;
+use hodei_raft_store::{NodeId, NodeInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::node::ClusterNode;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The node that answered.
+    pub node_id: NodeId,
+    pub leader_id: Option<NodeId>,
+    pub term: u64,
+    pub commit_index: Option<u64>,
+    /// The last index covered by this node's snapshot.
+    pub snapshot_index: Option<u64>,
+    /// The last index this node removed from its log.
+    pub purged_index: Option<u64>,
+    pub members: Vec<MemberStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemberStatus {
+    pub id: NodeId,
+    pub peer_addr: String,
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub voter: bool,
+    pub applied_index: Option<u64>,
+    pub state_hash: Option<u64>,
+}
+
+const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+
+impl ClusterNode {
+    pub async fn cluster_status(&self) -> ClusterStatus {
+        let (leader_id, term, membership, snapshot_index, purged_index) = {
+            let m = self.raft().metrics();
+            let m = m.borrow();
+            (
+                m.current_leader,
+                m.current_term,
+                m.membership_config.membership().clone(),
+                m.snapshot.map(|l| l.index),
+                m.purged.map(|l| l.index),
+            )
+        };
+        let commit_index = self.raft().with_raft_state(|s| s.committed.map(|l| l.index)).await.ok().flatten();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let nodes: Vec<(NodeId, NodeInfo)> = membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let members = join_all(nodes.into_iter().map(|(id, info)| {
+            let voter = voters.contains(&id);
+            async move {
+                let (applied_index, state_hash) = self.member_applied(id, &info).await.unzip();
+                MemberStatus {
+                    id,
+                    peer_addr: info.peer_addr,
+                    http_addr: info.http_addr,
+                    grpc_addr: info.grpc_addr,
+                    voter,
+                    applied_index,
+                    state_hash,
+                }
+            }
+        }))
+        .await;
+        ClusterStatus { node_id: self.id(), leader_id, term, commit_index, snapshot_index, purged_index, members }
+    }
+
+    async fn member_applied(&self, id: NodeId, info: &NodeInfo) -> Option<(u64, u64)> {
+        if id == self.id() {
+            return Some(self.state_machine().state_hash());
+        }
+        let mut client = self.inner.peers.client(&info.peer_addr).ok()?;
+        let reply = tokio::time::timeout(STATUS_TIMEOUT, client.status(StatusRequest {})).await.ok()?.ok()?;
+        let r = reply.into_inner();
+        Some((r.applied_index, r.state_hash))
+    }
+}

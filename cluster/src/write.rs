@@ -1,0 +1,135 @@
+//! Client writes. The leader stamps the command with its clock and proposes it; a
+//! follower forwards it to the leader over the peer service (one hop: the leader
+//! never forwards again). Every write is bounded by `write_timeout`.
+
+use std::time::{Duration, Instant};
+
+use hodei_domain::{Command, Outcome, Proposal};
+use hodei_raft_store::NodeId;
+use openraft::error::{ClientWriteError, RaftError};
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::error::{ClusterError, LeaderHint};
+use crate::filter::Verdict;
+use crate::node::{now_ms, wait_for_leader, ClusterNode};
+
+/// A committed and applied write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// The log index of the entry; reads at this index or later see the write.
+    pub index: u64,
+    pub outcome: Outcome,
+}
+
+/// The forwarded-write payload of `hodei.raft.v1.RaftService/Forward`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ForwardRequest {
+    pub command: Command,
+}
+
+/// How many times a write is re-routed when leadership moves under it.
+const MAX_ROUTES: usize = 4;
+
+impl ClusterNode {
+    /// Commits `command` through the leader and returns what `apply` answered.
+    pub async fn write(&self, command: Command) -> Result<Written, ClusterError> {
+        let deadline = Instant::now() + self.inner.config.write_timeout;
+        let mut last_err = ClusterError::unavailable("no leader elected", None);
+        for _ in 0..MAX_ROUTES {
+            let Some(leader) = wait_for_leader(&self.inner.raft, deadline).await else {
+                return Err(last_err);
+            };
+            let result = if leader == self.id() {
+                self.write_as_leader(command.clone(), deadline).await
+            } else {
+                self.forward(leader, &command, deadline).await
+            };
+            match result {
+                // Nothing was applied and a leader may yet be found: route again.
+                Err(e @ ClusterError::Unavailable { .. }) if Instant::now() < deadline => {
+                    last_err = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
+        Err(last_err)
+    }
+
+    /// Proposes on this node, which must be the leader.
+    pub(crate) async fn write_as_leader(
+        &self,
+        command: Command,
+        deadline: Instant,
+    ) -> Result<Written, ClusterError> {
+        let raft = &self.inner.raft;
+        let stale_quorum = {
+            let m = raft.metrics();
+            let m = m.borrow();
+            m.millis_since_quorum_ack
+                .filter(|ms| *ms > self.inner.config.timing.election_timeout_max_ms)
+        };
+        if let Some(ms) = stale_quorum {
+            // A leader cut off from its quorum would only time out; say so now.
+            return Err(ClusterError::unavailable(
+                format!("leader has not heard from a quorum for {ms} ms"),
+                None,
+            ));
+        }
+        let proposal = Proposal { at_ms: now_ms(), command };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, raft.client_write(proposal)).await {
+            Err(_) => Err(ClusterError::MaybeCommitted),
+            Ok(Ok(resp)) => match resp.data {
+                Some(outcome) => Ok(Written { index: resp.log_id.index, outcome }),
+                None => Err(ClusterError::Stopped("a client write applied as a non-command entry".into())),
+            },
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                let leader = f.leader_id.map(|id| LeaderHint { id, node: f.leader_node });
+                Err(ClusterError::unavailable("leadership moved", leader))
+            }
+            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
+                Err(ClusterError::Invalid(e.to_string()))
+            }
+            Ok(Err(RaftError::Fatal(e))) => Err(ClusterError::Stopped(e.to_string())),
+        }
+    }
+
+    async fn forward(
+        &self,
+        leader: NodeId,
+        command: &Command,
+        deadline: Instant,
+    ) -> Result<Written, ClusterError> {
+        let hint = self.leader_hint();
+        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
+            return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
+        };
+        match self.inner.filter.verdict(leader) {
+            Verdict::Pass => {}
+            Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
+            Verdict::Delay(d) => tokio::time::sleep(d).await,
+        }
+        let mut client = self.inner.peers.client(&addr)?;
+        let payload = codec::encode(&ForwardRequest { command: command.clone() })
+            .map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let reply = match tokio::time::timeout(remaining, client.forward(payload)).await {
+            Err(_) => return Err(ClusterError::MaybeCommitted),
+            Ok(Err(status)) if never_sent(&status) => {
+                return Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), hint))
+            }
+            Ok(Err(_)) => return Err(ClusterError::MaybeCommitted),
+            Ok(Ok(r)) => r.into_inner(),
+        };
+        codec::decode::<Result<Written, ClusterError>>(&reply)
+            .map_err(|e| ClusterError::Stopped(format!("leader answered garbage: {e}")))?
+    }
+}
+
+/// A call that failed while connecting never reached the leader, so it is safe to
+/// route again; any later failure leaves the write "maybe applied".
+fn never_sent(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::Unavailable && status.message().contains("connect")
+}

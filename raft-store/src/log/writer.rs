@@ -1,0 +1,125 @@
+//! The log's one writer: a dedicated OS thread that owns the file. Appends queue
+//! up while it syncs, and each round writes everything queued and issues a single
+//! `fdatasync`, then acknowledges every waiter of that round (group commit). No
+//! file I/O ever runs on the async runtime.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+
+/// Called with the outcome of the sync that covered the caller's bytes.
+pub type Ack = Box<dyn FnOnce(std::io::Result<()>) + Send>;
+
+pub enum Op {
+    /// Bytes to append; `ack` fires once they are on disk.
+    Write { bytes: Vec<u8>, ack: Option<Ack> },
+    /// Replace the whole file with these bytes (compaction), atomically.
+    Rewrite { bytes: Vec<u8>, ack: Option<Ack> },
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub fsyncs: AtomicU64,
+    pub bytes: AtomicU64,
+    pub rounds: AtomicU64,
+}
+
+pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Result<Sender<Op>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Op>();
+    std::thread::Builder::new()
+        .name("hodei-raft-log".into())
+        .spawn(move || run(path, file, rx, counters))?;
+    Ok(tx)
+}
+
+fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>) {
+    while let Ok(first) = rx.recv() {
+        let mut acks: Vec<Ack> = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut result: std::io::Result<()> = Ok(());
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Write { bytes, ack } => {
+                    pending.extend_from_slice(&bytes);
+                    acks.extend(ack);
+                }
+                Op::Rewrite { bytes, ack } => {
+                    // Flush what came before, then swap files.
+                    if result.is_ok() {
+                        result = write_all(&mut file, &pending, &counters);
+                    }
+                    pending.clear();
+                    if result.is_ok() {
+                        result = rewrite(&path, &bytes, &counters).map(|f| file = f);
+                    }
+                    acks.extend(ack);
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if result.is_ok() && !pending.is_empty() {
+            result = write_all(&mut file, &pending, &counters);
+        }
+        if result.is_ok() {
+            result = file.sync_data();
+            counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+        }
+        counters.rounds.fetch_add(1, Ordering::Relaxed);
+        for ack in acks {
+            ack(clone_result(&result));
+        }
+        if let Err(e) = result {
+            // The file's state is unknown past this point; refuse all later work.
+            tracing::error!(error = %e, "raft log write failed; the log stops accepting writes");
+            while let Ok(op) = rx.recv() {
+                let ack = match op {
+                    Op::Write { ack, .. } | Op::Rewrite { ack, .. } => ack,
+                };
+                if let Some(ack) = ack {
+                    ack(Err(std::io::Error::other(format!("raft log failed earlier: {e}"))));
+                }
+            }
+            return;
+        }
+    }
+}
+
+fn write_all(file: &mut File, bytes: &[u8], counters: &Counters) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    file.write_all(bytes)?;
+    counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+fn clone_result(r: &std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+    }
+}
+
+/// Writes `bytes` to a temp file, syncs it, renames it over `path` and syncs the
+/// directory; returns the new file opened for appending.
+fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<File> {
+    let tmp = path.with_extension("rewrite");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path)?;
+    OpenOptions::new().append(true).open(path)
+}
+
+pub fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,203 @@
+//! [`StateMachineStore`]: `hodei_domain::State` in memory, behind a lock that
+//! reads hold briefly and `apply` holds once per batch. Durability comes from the
+//! log plus the snapshot file: at start-up the state is the latest snapshot, and
+//! openraft re-applies the committed entries after it.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use hodei_domain::{Outcome, State};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
+
+use crate::snapshot_file;
+use crate::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+
+#[derive(Clone)]
+pub struct StateMachineStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    applied: RwLock<Applied>,
+    /// The latest snapshot, framed as on disk, served to lagging followers.
+    current: Mutex<Option<(SnapshotMeta, Arc<Vec<u8>>)>>,
+    snapshots_built: std::sync::atomic::AtomicU64,
+}
+
+struct Applied {
+    state: State,
+    last_applied: Option<LogId>,
+    membership: StoredMembership,
+}
+
+fn sm_err(verb: ErrorVerb, e: impl ToString) -> StorageError {
+    StorageIOError::new(ErrorSubject::StateMachine, verb, openraft::AnyError::error(e.to_string())).into()
+}
+
+fn snap_err(verb: ErrorVerb, e: impl ToString) -> StorageError {
+    StorageIOError::new(ErrorSubject::Snapshot(None), verb, openraft::AnyError::error(e.to_string())).into()
+}
+
+impl StateMachineStore {
+    /// Loads the latest snapshot under `dir/snapshots/`, or starts empty.
+    pub async fn open(dir: &Path) -> Result<StateMachineStore, StorageError> {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(dir)).await.map_err(|e| sm_err(ErrorVerb::Read, e))?
+    }
+
+    fn open_blocking(dir: PathBuf) -> Result<StateMachineStore, StorageError> {
+        let mut applied = Applied { state: State::default(), last_applied: None, membership: StoredMembership::default() };
+        let mut current = None;
+        if let Some(bytes) = snapshot_file::read(&dir).map_err(|e| snap_err(ErrorVerb::Read, e))? {
+            let (meta, body) = snapshot_file::decode(&bytes).map_err(|e| snap_err(ErrorVerb::Read, e))?;
+            applied.state = hodei_domain::snapshot::decode(body).map_err(|e| snap_err(ErrorVerb::Read, e))?;
+            applied.last_applied = meta.last_log_id;
+            applied.membership = meta.last_membership.clone();
+            tracing::info!(index = ?meta.last_log_id.map(|l| l.index), "state machine loaded from snapshot");
+            current = Some((meta, Arc::new(bytes)));
+        }
+        Ok(StateMachineStore {
+            inner: Arc::new(Inner {
+                dir,
+                applied: RwLock::new(applied),
+                current: Mutex::new(current),
+                snapshots_built: Default::default(),
+            }),
+        })
+    }
+
+    fn applied(&self) -> std::sync::RwLockReadGuard<'_, Applied> {
+        self.inner.applied.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the current state under a short read lock.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.applied().state)
+    }
+
+    /// Runs `f` on the current state and returns the applied index it saw.
+    pub fn read_with_index<R>(&self, f: impl FnOnce(&State) -> R) -> (R, u64) {
+        let a = self.applied();
+        (f(&a.state), a.last_applied.map(|l| l.index).unwrap_or(0))
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.applied().last_applied.map(|l| l.index).unwrap_or(0)
+    }
+
+    /// The applied index and the state hash at that index, read together.
+    pub fn state_hash(&self) -> (u64, u64) {
+        let a = self.applied();
+        (a.last_applied.map(|l| l.index).unwrap_or(0), a.state.state_hash())
+    }
+
+    /// The latest snapshot file's bytes (a consistent backup).
+    pub fn current_snapshot_bytes(&self) -> Option<Vec<u8>> {
+        self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, b)| b.as_ref().clone())
+    }
+
+    fn set_current(&self, meta: SnapshotMeta, bytes: Arc<Vec<u8>>) {
+        *self.inner.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((meta, bytes));
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let (state, last_applied, membership) = {
+            let a = self.applied();
+            (a.state.clone(), a.last_applied, a.membership.clone())
+        };
+        let n = self.inner.snapshots_built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let snapshot_id = match last_applied {
+            Some(l) => format!("{}-{}-{n}", l.leader_id, l.index),
+            None => format!("empty-{n}"),
+        };
+        let meta = SnapshotMeta { last_log_id: last_applied, last_membership: membership, snapshot_id };
+        let dir = self.inner.dir.clone();
+        let meta2 = meta.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            let bytes = snapshot_file::encode(&meta2, &hodei_domain::snapshot::encode(&state));
+            snapshot_file::write(&dir, &bytes).map(|_| bytes)
+        })
+        .await
+        .map_err(|e| snap_err(ErrorVerb::Write, e))?
+        .map_err(|e| snap_err(ErrorVerb::Write, e))?;
+        tracing::info!(index = ?last_applied.map(|l| l.index), bytes = bytes.len(), "snapshot built");
+        let bytes = Arc::new(bytes);
+        self.set_current(meta.clone(), bytes.clone());
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let a = self.applied();
+        Ok((a.last_applied, a.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Option<Outcome>>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut a = self.inner.applied.write().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for entry in entries {
+            a.last_applied = Some(entry.log_id);
+            out.push(match entry.payload {
+                EntryPayload::Blank => None,
+                EntryPayload::Normal(proposal) => Some(a.state.apply(entry.log_id.index, &proposal)),
+                EntryPayload::Membership(m) => {
+                    a.membership = StoredMembership::new(Some(entry.log_id), m);
+                    None
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+        let bytes = snapshot.into_inner();
+        let dir = self.inner.dir.clone();
+        let expected = meta.clone();
+        let (state, bytes) = tokio::task::spawn_blocking(move || -> Result<(State, Vec<u8>), String> {
+            let (found, body) = snapshot_file::decode(&bytes)?;
+            if found.last_log_id != expected.last_log_id {
+                return Err(format!("snapshot covers {:?}, expected {:?}", found.last_log_id, expected.last_log_id));
+            }
+            let state = hodei_domain::snapshot::decode(body).map_err(|e| e.to_string())?;
+            snapshot_file::write(&dir, &bytes).map_err(|e| e.to_string())?;
+            Ok((state, bytes))
+        })
+        .await
+        .map_err(|e| snap_err(ErrorVerb::Write, e))?
+        .map_err(|e| snap_err(ErrorVerb::Write, e))?;
+        {
+            let mut a = self.inner.applied.write().unwrap_or_else(|e| e.into_inner());
+            a.state = state;
+            a.last_applied = meta.last_log_id;
+            a.membership = meta.last_membership.clone();
+        }
+        tracing::info!(index = ?meta.last_log_id.map(|l| l.index), bytes = bytes.len(), "snapshot installed");
+        self.set_current(meta.clone(), Arc::new(bytes));
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let current = self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(current.map(|(meta, bytes)| Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) }))
+    }
+}
