@@ -1,0 +1,86 @@
+//! Golden bytes: the WAL and snapshot formats this build writes must stay
+//! readable by later builds. The fixtures under `tests/golden/` were written once
+//! by this code; `HODEI_BLESS=1` rewrites them (only when a format version bumps).
+
+use std::path::PathBuf;
+
+use hodei_domain::command::CreateTenant;
+use hodei_domain::{Command, Proposal, Quota, State};
+use hodei_raft_store::log::record::{self, Record};
+use hodei_raft_store::{snapshot_file, Entry, LogId, NodeInfo, SnapshotMeta, StoredMembership, Vote};
+use openraft::{CommittedLeaderId, EntryPayload, Membership};
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+}
+
+fn check(name: &str, bytes: &[u8]) {
+    let path = golden(name);
+    if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with HODEI_BLESS=1 once)", path.display()));
+    assert_eq!(bytes, expected.as_slice(), "{name}: the encoding changed; bump the format version and keep a decoder for the old one");
+}
+
+fn log_id(index: u64) -> LogId {
+    LogId::new(CommittedLeaderId::new(3, 1), index)
+}
+
+fn members() -> Membership<u64, NodeInfo> {
+    let node = |i: u64| NodeInfo { peer_addr: format!("10.0.0.{i}:10091"), http_addr: format!("10.0.0.{i}:8081"), grpc_addr: format!("10.0.0.{i}:9091") };
+    Membership::new(vec![[1, 2, 3].into_iter().collect()], std::collections::BTreeMap::from([(1, node(1)), (2, node(2)), (3, node(3))]))
+}
+
+fn records() -> Vec<Record> {
+    vec![
+        Record::Vote(Vote::new(3, 1)),
+        Record::Entry(Entry { log_id: log_id(1), payload: EntryPayload::Membership(members()) }),
+        Record::Entry(Entry { log_id: log_id(2), payload: EntryPayload::Blank }),
+        Record::Entry(Entry {
+            log_id: log_id(3),
+            payload: EntryPayload::Normal(Proposal {
+                at_ms: 1_763_800_000_000,
+                command: Command::CreateTenant(CreateTenant {
+                    name: "tenant-a".into(),
+                    email: "admin@tenant-a.com".into(),
+                    quota: Some(Quota { cpu_m: 4000, memory_mb: 8192, max_concurrent_jobs: 10 }),
+                }),
+            }),
+        }),
+        Record::Truncate(3),
+        Record::Purge(log_id(1)),
+        Record::Committed(Some(log_id(2))),
+    ]
+}
+
+#[test]
+fn wal_v1_bytes_are_stable_and_decode() {
+    let mut bytes = record::header().to_vec();
+    for r in records() {
+        record::encode(&r, &mut bytes);
+    }
+    check("wal-v1.bin", &bytes);
+    let decoded = record::decode_file(&std::fs::read(golden("wal-v1.bin")).unwrap()).unwrap();
+    assert_eq!(decoded.records, records());
+}
+
+#[test]
+fn snapshot_v1_bytes_are_stable_and_decode() {
+    let mut state = State::default();
+    state.apply(3, &Proposal {
+        at_ms: 1_763_800_000_000,
+        command: Command::CreateTenant(CreateTenant { name: "tenant-a".into(), email: "admin@tenant-a.com".into(), quota: None }),
+    });
+    let meta = SnapshotMeta {
+        last_log_id: Some(log_id(3)),
+        last_membership: StoredMembership::new(Some(log_id(1)), members()),
+        snapshot_id: "1-3-0".into(),
+    };
+    let bytes = snapshot_file::encode(&meta, &hodei_domain::snapshot::encode(&state));
+    check("snapshot-v1.snap", &bytes);
+    let stored = std::fs::read(golden("snapshot-v1.snap")).unwrap();
+    let (found, body) = snapshot_file::decode(&stored).unwrap();
+    assert_eq!(found, meta);
+    assert_eq!(hodei_domain::snapshot::decode(body).unwrap(), state);
+}
