@@ -41,4 +41,4 @@ pub use node::ClusterNode;
 pub use read::Consistency;
 pub use status::{ClusterStatus, MemberStatus};
 pub use write::Written;
-pub use hodei_raft_store::NodeInfo;
+pub use hodei_raft_store::{has_raft_state, NodeInfo};

@@ -1,0 +1,156 @@
+//! `hodei dev`: the embedded default. Starts a local cluster of `hodei server`
+//! processes (so one can be killed) with all data under one folder, prints each
+//! node's endpoints and where the admin token is, and stops every node cleanly on
+//! Ctrl-C. Run again with the same folder, it resumes the same cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
+
+use crate::cli::DevArgs;
+use crate::run::write_secret;
+
+struct DevNode {
+    id: u64,
+    http: String,
+    grpc: String,
+    peer: String,
+    child: Child,
+}
+
+pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((1..=9).contains(&args.nodes), "--nodes must be between 1 and 9");
+    let dir = absolute(&args.data_dir)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let secret_file = dir.join("jwt.secret");
+    if !secret_file.exists() {
+        write_secret(&secret_file)?;
+    }
+    let secret = std::fs::read(&secret_file)?.trim_ascii().to_vec();
+    let token_file = dir.join("admin.token");
+    let claims = Claims {
+        sub: "dev-admin".into(),
+        hodei_tenant: None,
+        hodei_roles: vec![Role::Admin],
+        exp: now_s() + 30 * 24 * 3600,
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+    };
+    std::fs::write(&token_file, issue_token(&secret, &claims)?)?;
+
+    let exe = std::env::current_exe().context("locating the hodei binary")?;
+    let addr = |base: u16, i: u64| format!("127.0.0.1:{}", u64::from(base) + i);
+    let initial: String =
+        (1..=args.nodes).map(|i| format!("{i}={}", addr(args.peer_base, i))).collect::<Vec<_>>().join(",");
+    let mut nodes = Vec::new();
+    for id in 1..=args.nodes {
+        let (http, grpc, peer) = (addr(args.http_base, id), addr(args.grpc_base, id), addr(args.peer_base, id));
+        let log = std::fs::File::create(dir.join(format!("node{id}.log")))?;
+        let child = Command::new(&exe)
+            .arg("server")
+            .args(["--id", &id.to_string()])
+            .arg("--data-dir")
+            .arg(dir.join(format!("node{id}")))
+            .args(["--http", &http, "--grpc", &grpc, "--peer", &peer, "--initial-cluster", &initial])
+            .arg("--jwt-secret-file")
+            .arg(&secret_file)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting node {id}"))?;
+        nodes.push(DevNode { id, http, grpc, peer, child });
+    }
+    println!("hodei dev: {} nodes, data in {}", args.nodes, dir.display());
+    for n in &nodes {
+        println!("  node {}: REST http://{}  gRPC {}  peer {}  (pid {}, log {}/node{}.log)", n.id, n.http, n.grpc, n.peer, n.child.id(), dir.display(), n.id);
+    }
+    println!("  admin token: {}", token_file.display());
+    println!("  try: curl -H \"Authorization: Bearer $(cat {})\" http://{}/api/v1/cluster", token_file.display(), nodes[0].http);
+    println!("Ctrl-C stops every node.");
+
+    wait_for_ready(&nodes).await;
+    supervise(&mut nodes).await;
+    stop_all(&mut nodes);
+    Ok(())
+}
+
+/// Prints when the cluster first answers `/ready` on every node.
+async fn wait_for_ready(nodes: &[DevNode]) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(30);
+    for n in nodes {
+        while Instant::now() < deadline {
+            if probe(&n.http, "/ready").await == Some(200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    println!("cluster ready after {:?}", started.elapsed());
+}
+
+/// A minimal HTTP/1.0 GET on loopback, returning the status code.
+async fn probe(addr: &str, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await.ok()?.ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.ok()?;
+    let mut buf = [0u8; 16];
+    tokio::time::timeout(Duration::from_millis(1500), s.read_exact(&mut buf)).await.ok()?.ok()?;
+    std::str::from_utf8(&buf[9..12]).ok()?.parse().ok()
+}
+
+/// Runs until Ctrl-C or SIGTERM; reports nodes that exit on their own.
+async fn supervise(nodes: &mut [DevNode]) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => break,
+            _ = tick.tick() => {
+                for n in nodes.iter_mut() {
+                    if let Ok(Some(status)) = n.child.try_wait() {
+                        eprintln!("node {} exited ({status}); the others keep running", n.id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn stop_all(nodes: &mut [DevNode]) {
+    println!("stopping {} nodes", nodes.len());
+    for n in nodes.iter() {
+        // SAFETY: kill(2) on a child pid we spawned and have not yet reaped.
+        unsafe { libc::kill(n.child.id() as i32, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for n in nodes.iter_mut() {
+        loop {
+            match n.child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() >= deadline => {
+                    eprintln!("node {} did not stop in time; killing it", n.id);
+                    let _ = n.child.kill();
+                    let _ = n.child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    println!("all nodes stopped");
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    Ok(if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) })
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

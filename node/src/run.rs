@@ -1,0 +1,145 @@
+//! `run(config, shutdown)`: one Hodei node, its three listeners and its clean
+//! stop. `main` is a thin wrapper around this; tests can call it in-process.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use hodei_api::{App, Authenticator};
+use hodei_cluster::{ClusterConfig, ClusterNode, NodeInfo, RaftTiming};
+
+use crate::config::ServerConfig;
+
+/// Starts the node and serves until `shutdown` resolves, then stops the public
+/// servers, Raft and the peer service, in that order.
+pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let secret = load_or_create_secret(config.jwt_secret_file.as_deref(), &config.data_dir)?;
+    let http = bind(config.http_addr, "--http").await?;
+    let grpc = bind(config.grpc_addr, "--grpc").await?;
+    let peer = bind(config.peer_addr, "--peer").await?;
+    let info = NodeInfo {
+        peer_addr: peer.local_addr()?.to_string(),
+        http_addr: http.local_addr()?.to_string(),
+        grpc_addr: grpc.local_addr()?.to_string(),
+    };
+    tracing::info!(id = config.id, peer = %info.peer_addr, http = %info.http_addr, grpc = %info.grpc_addr, "starting node");
+    let cluster_config = ClusterConfig {
+        id: config.id,
+        info,
+        data_dir: config.data_dir.clone(),
+        initial_cluster: config.initial_cluster.clone(),
+        join: config.join.clone(),
+        timing: RaftTiming {
+            heartbeat_ms: config.raft.heartbeat_ms,
+            election_timeout_min_ms: config.raft.election_timeout_min_ms,
+            election_timeout_max_ms: config.raft.election_timeout_max_ms,
+            install_snapshot_timeout_ms: config.raft.install_snapshot_timeout_ms,
+            snapshot_chunk_bytes: config.raft.snapshot_chunk_bytes,
+            snapshot_logs_since_last: config.raft.snapshot_logs_since_last,
+            max_in_snapshot_log_to_keep: config.raft.max_in_snapshot_log_to_keep,
+        },
+        write_timeout: Duration::from_millis(config.api.request_timeout_ms),
+    };
+    let node = ClusterNode::start(cluster_config, peer).await.context("starting the raft node")?;
+    let app = App {
+        cluster: node.clone(),
+        auth: Authenticator::hs256(&secret),
+        fault_injection: std::env::var("HODEI_FAULT_INJECTION").is_ok_and(|v| v == "1"),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let rest = tokio::spawn(serve_rest(http, app.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
+    let grpc = tokio::spawn(serve_grpc(grpc, app, stop_rx));
+    shutdown.await;
+    tracing::info!(id = config.id, "shutting down");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = rest.await;
+        let _ = grpc.await;
+    })
+    .await;
+    node.shutdown().await;
+    tracing::info!(id = config.id, "stopped");
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({flag})"))
+}
+
+async fn until_stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn serve_rest(listener: TcpListener, app: App, max_body: usize, stop: watch::Receiver<bool>) {
+    let router = hodei_api::rest::router(app, max_body);
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(until_stopped(stop)).await {
+        tracing::error!(error = %e, "REST server stopped");
+    }
+}
+
+async fn serve_grpc(listener: TcpListener, app: App, stop: watch::Receiver<bool>) {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hodei_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (Ok(v1), Ok(v1alpha)) = (reflection().build_v1(), reflection().build_v1alpha()) else {
+        tracing::error!("gRPC reflection did not build");
+        return;
+    };
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_routes(hodei_api::grpc::routes(app))
+        .add_service(health_service)
+        .add_service(v1)
+        .add_service(v1alpha)
+        .serve_with_incoming_shutdown(incoming, until_stopped(stop))
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "gRPC server stopped");
+    }
+}
+
+/// The JWT secret: the configured file, or `<data-dir>/jwt.secret`, created with
+/// 32 random bytes (hex) on first start.
+pub fn load_or_create_secret(file: Option<&Path>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path: PathBuf = match file {
+        Some(f) => f.to_path_buf(),
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            let p = data_dir.join("jwt.secret");
+            if !p.exists() {
+                write_secret(&p)?;
+            }
+            p
+        }
+    };
+    let secret = std::fs::read(&path).with_context(|| format!("reading the JWT secret {}", path.display()))?;
+    let trimmed = secret.trim_ascii().to_vec();
+    anyhow::ensure!(!trimmed.is_empty(), "the JWT secret file {} is empty", path.display());
+    Ok(trimmed)
+}
+
+/// Writes a new random secret readable by the owner only.
+pub fn write_secret(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bytes: [u8; 32] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(hex.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}

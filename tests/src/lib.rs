@@ -1,0 +1,38 @@
+//! # hodei-tests
+//!
+//! A harness that runs real `hodei server` processes on loopback, each with its
+//! own data dir under one temp folder, and talks to them over REST like any client.
+//!
+//! - [`process`]: one node process: spawn, SIGKILL, restart on the same data dir.
+//! - [`cluster`]: a set of nodes, an admin token, and `wait_for_*` helpers.
+//! - [`client`]: thin REST calls that return status and JSON.
+//!
+//! The binary is `target/<profile>/hodei` next to the test executable (or
+//! `$HODEI_BIN`); the test command builds it first.
+
+pub mod client;
+pub mod cluster;
+pub mod process;
+
+pub use client::Reply;
+pub use cluster::{Cluster, ClusterOptions};
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` until it returns `Some`, or fails naming `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

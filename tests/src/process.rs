@@ -1,0 +1,111 @@
+//! One `hodei server` process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Where the test binary's sibling `hodei` lives.
+pub fn hodei_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("HODEI_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/hodei
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join("hodei");
+    assert!(bin.exists(), "{} is missing: build it first (cargo build --release)", bin.display());
+    bin
+}
+
+/// Picks a free loopback port by binding to port 0 and letting it go.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeSpec {
+    pub id: u64,
+    pub http: String,
+    pub grpc: String,
+    pub peer: String,
+    pub data_dir: PathBuf,
+    pub secret_file: PathBuf,
+    pub config_file: Option<PathBuf>,
+    /// `id=peer` for every founding member; empty when joining.
+    pub initial_cluster: String,
+    pub join: Option<String>,
+}
+
+pub struct NodeProcess {
+    pub spec: NodeSpec,
+    child: Option<Child>,
+}
+
+impl NodeProcess {
+    pub fn spawn(spec: NodeSpec) -> Self {
+        let mut p = NodeProcess { spec, child: None };
+        p.start();
+        p
+    }
+
+    /// Starts the process (again) on the same data dir and ports.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "node {} is already running", self.spec.id);
+        let s = &self.spec;
+        let log = std::fs::File::create(s.data_dir.with_extension("log")).expect("node log file");
+        let mut cmd = Command::new(hodei_bin());
+        cmd.arg("server")
+            .args(["--id", &s.id.to_string()])
+            .arg("--data-dir")
+            .arg(&s.data_dir)
+            .args(["--http", &s.http, "--grpc", &s.grpc, "--peer", &s.peer])
+            .arg("--jwt-secret-file")
+            .arg(&s.secret_file)
+            .env("HODEI_FAULT_INJECTION", "1")
+            .env("HODEI_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log);
+        if !s.initial_cluster.is_empty() {
+            cmd.args(["--initial-cluster", &s.initial_cluster]);
+        }
+        if let Some(j) = &s.join {
+            cmd.args(["--join", j]);
+        }
+        if let Some(c) = &s.config_file {
+            cmd.arg("--config").arg(c);
+        }
+        self.child = Some(cmd.spawn().expect("spawn hodei server"));
+    }
+
+    /// SIGKILL: no shutdown path runs, exactly like a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        c.wait().ok().and_then(|s| s.code())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The node's log so far, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.spec.data_dir.with_extension("log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
