@@ -17,6 +17,7 @@ pub enum ErrorKind {
     Conflict,
     QuotaExceeded,
     PayloadTooLarge,
+    UnsupportedMediaType,
     Unavailable,
     /// The write was proposed but its result did not arrive in time.
     MaybeCommitted,
@@ -66,6 +67,7 @@ impl ApiError {
             ErrorKind::Conflict => "conflict",
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::MaybeCommitted => "maybe_committed",
             ErrorKind::Internal => "internal",
@@ -81,6 +83,7 @@ impl ApiError {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Unavailable | ErrorKind::MaybeCommitted => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -88,7 +91,9 @@ impl ApiError {
 
     pub fn grpc_code(&self) -> tonic::Code {
         match self.kind {
-            ErrorKind::Invalid | ErrorKind::PayloadTooLarge => tonic::Code::InvalidArgument,
+            ErrorKind::Invalid | ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType => {
+                tonic::Code::InvalidArgument
+            }
             ErrorKind::Unauthenticated => tonic::Code::Unauthenticated,
             ErrorKind::Forbidden => tonic::Code::PermissionDenied,
             ErrorKind::NotFound => tonic::Code::NotFound,

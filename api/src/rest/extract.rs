@@ -40,10 +40,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Ok(axum::Json(v)) => Ok(Body(v)),
             Err(rejection) => {
                 let status = rejection.status();
-                let kind = if status == http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ErrorKind::PayloadTooLarge
-                } else {
-                    ErrorKind::Invalid
+                let kind = match status {
+                    http::StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+                    http::StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
+                    _ => ErrorKind::Invalid,
                 };
                 Err(ApiError::new(kind, rejection.body_text()))
             }
