@@ -75,7 +75,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     }
 }
 
+/// Just over the 1 MiB limit: the server answers 413 after reading 1 MiB, and the
+/// unread rest fits in loopback socket buffers, so the client can read the answer.
 fn oversize() -> Vec<u8> {
-    let big: Value = json!({"command": ["x".repeat(4 * 1024 * 1024)], "cpu_m": 1, "memory_mb": 1});
+    let big: Value = json!({"command": ["x".repeat(1024 * 1024 + 16 * 1024)], "cpu_m": 1, "memory_mb": 1});
     serde_json::to_vec(&big).unwrap()
 }
