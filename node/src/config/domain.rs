@@ -1,57 +1,37 @@
-//! The seeds' `config.yaml` sections, typed, with the seeds' values as defaults.
-//! They are validated here; the replicated domain settings are built from them.
+//! The seeds' `config.yaml` sections other than pools, typed, with the seeds'
+//! values as defaults, and [`DomainSettings`], which gathers every section once
+//! validated. The replicated domain settings are built from these. Every section
+//! is enabled by default, as in the seeds.
+
+use std::fmt;
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ResourcePools {
-    pub enabled: bool,
-    pub default_pool_type: PoolType,
-    pub pools: Vec<PoolConfig>,
-}
+use super::pools::ResourcePools;
+use super::ConfigError;
 
-impl Default for ResourcePools {
-    fn default() -> Self {
-        ResourcePools { enabled: true, default_pool_type: PoolType::Static, pools: Vec::new() }
+/// A value that must not reach logs: `Debug` prints `<redacted>`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum PoolType {
-    Static,
-    Dynamic,
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PoolConfig {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub pool_type: PoolType,
-    pub min_size: u32,
-    pub max_size: u32,
-    #[serde(default)]
-    pub auto_scaling_enabled: bool,
-    #[serde(default)]
-    pub scaling_policies: Vec<ScalingPolicyConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ScalingPolicyConfig {
-    pub name: String,
-    /// `metric > threshold`, e.g. `cpu_utilization > 80`.
-    pub trigger: String,
-    /// `scale_up` or `scale_down`.
-    pub action: String,
-    /// `5m`, `90s`, ...
-    pub cooldown: String,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MultiTenancy {
     pub enabled: bool,
@@ -65,7 +45,8 @@ impl Default for MultiTenancy {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+/// The quota a tenant gets when it is created without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuotaConfig {
     pub cpu_m: u64,
@@ -79,7 +60,7 @@ impl Default for QuotaConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuotaEnforcement {
     pub strict_mode: bool,
@@ -92,17 +73,19 @@ impl Default for QuotaEnforcement {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+/// What happens to a job that would exceed its tenant's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ViolationPolicy {
     Reject,
     Queue,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BurstCapacity {
     pub enabled: bool,
+    /// How far past its quota a bursting tenant may go, in percent of the quota.
     pub max_overage_percentage: u32,
     pub burst_duration_minutes: u32,
     pub require_approval: bool,
@@ -114,7 +97,7 @@ impl Default for BurstCapacity {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CostTracking {
     pub enabled: bool,
@@ -122,7 +105,9 @@ pub struct CostTracking {
     pub track_by_job: bool,
     pub track_by_pool: bool,
     pub retention_days: u32,
+    /// Currency units per CPU core-hour.
     pub hourly_rate_cpu: f64,
+    /// Currency units per GiB-hour of memory.
     pub hourly_rate_memory_gb: f64,
 }
 
@@ -140,51 +125,65 @@ impl Default for CostTracking {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Metrics {
-    pub prometheus: PrometheusConfig,
+    pub prometheus: Prometheus,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PrometheusConfig {
+pub struct Prometheus {
     pub enabled: bool,
     pub port: u16,
     pub path: String,
 }
 
-impl Default for PrometheusConfig {
+impl Default for Prometheus {
     fn default() -> Self {
-        PrometheusConfig { enabled: true, port: 9091, path: "/metrics".into() }
+        Prometheus { enabled: true, port: 9091, path: "/metrics".into() }
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Observability {
-    pub grafana: GrafanaConfig,
-    pub alerting: AlertingConfig,
+    pub grafana: Grafana,
+    pub alerting: Alerting,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct GrafanaConfig {
+pub struct Grafana {
     pub enabled: bool,
     pub url: String,
-    pub api_key: String,
+    /// The seeds write `"${GRAFANA_API_KEY}"`; left out, the key is taken from that
+    /// variable of the passed-in environment. Empty means none.
+    pub api_key: Option<Secret>,
     pub dashboards_dir: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+impl Default for Grafana {
+    fn default() -> Self {
+        Grafana { enabled: true, url: "http://grafana:3000".into(), api_key: None, dashboards_dir: "/etc/hodei/dashboards".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AlertingConfig {
+pub struct Alerting {
     pub enabled: bool,
     pub prometheus_alerts_dir: String,
     pub alertmanager_url: String,
 }
 
-/// Every seeds section, validated.
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting { enabled: true, prometheus_alerts_dir: "/etc/hodei/alerts".into(), alertmanager_url: "http://alertmanager:9093".into() }
+    }
+}
+
+/// Every seeds section. Parsed with defaults, then [`DomainSettings::validate`]d.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DomainSettings {
     pub resource_pools: ResourcePools,
@@ -196,33 +195,56 @@ pub struct DomainSettings {
 }
 
 impl DomainSettings {
-    pub fn validate(self) -> Result<Self, String> {
-        for p in &self.resource_pools.pools {
-            if p.id.is_empty() {
-                return Err("resource_pools.pools: a pool has an empty id".into());
-            }
-            if p.min_size > p.max_size {
-                return Err(format!("resource_pools.pools[{}]: min_size {} > max_size {}", p.id, p.min_size, p.max_size));
-            }
-            for s in &p.scaling_policies {
-                super::duration::parse_duration(&s.cooldown)
-                    .map_err(|e| format!("resource_pools.pools[{}].scaling_policies[{}].cooldown: {e}", p.id, s.name))?;
-                if s.action != "scale_up" && s.action != "scale_down" {
-                    return Err(format!("resource_pools.pools[{}].scaling_policies[{}].action must be scale_up or scale_down", p.id, s.name));
-                }
-            }
-        }
+    /// Holds: pools as [`ResourcePools::validate`]; a default quota of positive
+    /// amounts; overage within 0..=1000 %; a positive burst window and retention
+    /// where enabled; finite rates >= 0; an absolute metrics path on a real port;
+    /// http(s) URLs for Grafana and Alertmanager where enabled.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        let resource_pools = self.resource_pools.validate()?;
         let q = self.multi_tenancy.default_tenant_quota;
         if q.cpu_m == 0 || q.memory_mb == 0 || q.max_concurrent_jobs == 0 {
-            return Err("multi_tenancy.default_tenant_quota: every field must be positive".into());
+            return Err(ConfigError::invalid(
+                "multi_tenancy.default_tenant_quota",
+                "cpu_m, memory_mb and max_concurrent_jobs must be positive",
+            ));
         }
-        if self.burst_capacity.max_overage_percentage > 1000 {
-            return Err("burst_capacity.max_overage_percentage must be at most 1000".into());
+        let b = &self.burst_capacity;
+        if b.max_overage_percentage > 1000 {
+            return Err(ConfigError::invalid("burst_capacity.max_overage_percentage", "must be between 0 and 1000"));
+        }
+        if b.enabled && b.burst_duration_minutes == 0 {
+            return Err(ConfigError::invalid("burst_capacity.burst_duration_minutes", "must be positive when bursts are enabled"));
         }
         let c = &self.cost_tracking;
-        if !(c.hourly_rate_cpu.is_finite() && c.hourly_rate_cpu >= 0.0 && c.hourly_rate_memory_gb.is_finite() && c.hourly_rate_memory_gb >= 0.0) {
-            return Err("cost_tracking: hourly rates must be non-negative numbers".into());
+        for (key, rate) in
+            [("cost_tracking.hourly_rate_cpu", c.hourly_rate_cpu), ("cost_tracking.hourly_rate_memory_gb", c.hourly_rate_memory_gb)]
+        {
+            if !(rate.is_finite() && rate >= 0.0) {
+                return Err(ConfigError::invalid(key, format!("{rate} is not a rate >= 0")));
+            }
         }
-        Ok(self)
+        if c.enabled && c.retention_days == 0 {
+            return Err(ConfigError::invalid("cost_tracking.retention_days", "must be positive when cost tracking is enabled"));
+        }
+        let p = &self.metrics.prometheus;
+        if p.enabled && (p.port == 0 || !p.path.starts_with('/')) {
+            return Err(ConfigError::invalid("metrics.prometheus", "needs a port above 0 and a path starting with /"));
+        }
+        let o = &self.observability;
+        if o.grafana.enabled {
+            http_url("observability.grafana.url", &o.grafana.url)?;
+        }
+        if o.alerting.enabled {
+            http_url("observability.alerting.alertmanager_url", &o.alerting.alertmanager_url)?;
+        }
+        Ok(DomainSettings { resource_pools, ..self })
+    }
+}
+
+fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) => Ok(()),
+        _ => Err(ConfigError::invalid(key, format!("{url:?} is not an http:// or https:// URL"))),
     }
 }

@@ -1,0 +1,102 @@
+//! The node's own tunables: Raft timing and the client API's limits. Each section
+//! is parsed with defaults, then validated by consuming it.
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// Raft timing and snapshot policy. Defaults are etcd-like (heartbeat 100 ms,
+/// election 1 to 2 s) rather than openraft's LAN-tight ones, and the snapshot
+/// timeout is long enough for a large snapshot to arrive without re-send loops.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaftSettings {
+    pub heartbeat_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    pub install_snapshot_timeout_ms: u64,
+    /// Take a snapshot after this many log entries since the last one.
+    pub snapshot_logs_since_last: u64,
+    /// Entries kept behind a snapshot so a slightly lagging follower needs none (0 allowed).
+    pub max_in_snapshot_log_to_keep: u64,
+    pub snapshot_chunk_bytes: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        RaftSettings {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 1000,
+            election_timeout_max_ms: 2000,
+            install_snapshot_timeout_ms: 30_000,
+            snapshot_logs_since_last: 20_000,
+            max_in_snapshot_log_to_keep: 1000,
+            snapshot_chunk_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl RaftSettings {
+    /// Holds: `0 < heartbeat < election_min < election_max`, a snapshot timeout no
+    /// shorter than a heartbeat, and non-zero snapshot sizes.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        let r = &self;
+        if r.heartbeat_ms == 0 || r.heartbeat_ms >= r.election_timeout_min_ms || r.election_timeout_min_ms >= r.election_timeout_max_ms {
+            return Err(ConfigError::invalid(
+                "raft",
+                format!(
+                    "need 0 < heartbeat_ms ({}) < election_timeout_min_ms ({}) < election_timeout_max_ms ({})",
+                    r.heartbeat_ms, r.election_timeout_min_ms, r.election_timeout_max_ms
+                ),
+            ));
+        }
+        if r.install_snapshot_timeout_ms < r.heartbeat_ms {
+            return Err(ConfigError::invalid("raft.install_snapshot_timeout_ms", "must be at least heartbeat_ms"));
+        }
+        if r.snapshot_logs_since_last == 0 {
+            return Err(ConfigError::invalid("raft.snapshot_logs_since_last", "must be positive"));
+        }
+        if r.snapshot_chunk_bytes < 1024 {
+            return Err(ConfigError::invalid("raft.snapshot_chunk_bytes", "must be at least 1024"));
+        }
+        Ok(self)
+    }
+}
+
+/// Limits of the REST and gRPC API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: u64,
+    /// Bound on a request's wait for the cluster (writes, linearizable reads):
+    /// past it the client gets a timeout, which means "maybe applied".
+    pub request_timeout_ms: u64,
+    /// Bound on one forward of a write from a follower to the leader.
+    pub forward_timeout_ms: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { max_body_bytes: 1024 * 1024, request_timeout_ms: 10_000, forward_timeout_ms: 5000 }
+    }
+}
+
+impl ApiSettings {
+    /// Holds: a body limit of at least 1 KiB, and `100 <= forward <= request` timeouts.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid("api.max_body_bytes", "must be at least 1024"));
+        }
+        if self.request_timeout_ms < 100 {
+            return Err(ConfigError::invalid("api.request_timeout_ms", "must be at least 100"));
+        }
+        if self.forward_timeout_ms < 100 || self.forward_timeout_ms > self.request_timeout_ms {
+            return Err(ConfigError::invalid(
+                "api.forward_timeout_ms",
+                format!("must be between 100 and request_timeout_ms ({})", self.request_timeout_ms),
+            ));
+        }
+        Ok(self)
+    }
+}
