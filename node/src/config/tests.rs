@@ -219,7 +219,7 @@ fn config_path_comes_from_the_flag_or_hodei_config() {
 
 #[test]
 fn variables_expand_in_string_values_only_from_the_given_env() {
-    let text = "data_dir: ${BASE}/node-1\nobservability:\n  grafana:\n    url: \"${GRAFANA_URL:-http://localhost:3000}\"\n  alerting:\n    prometheus_alerts_dir: '$${literal}'\n";
+    let text = "data_dir: ${BASE}/node-1\nobservability:\n  grafana:\n    url: \"${GRAFANA_URL:-http://localhost:3000}\"\n    dashboards_dir: $BASE/dash\n  alerting:\n    prometheus_alerts_dir: '$${literal}'\n";
     let (_d, f) = with_file(text, flags(1));
     let mut f = f;
     f.data_dir = None;
@@ -227,6 +227,7 @@ fn variables_expand_in_string_values_only_from_the_given_env() {
     assert_eq!(c.data_dir, PathBuf::from("/srv/hodei/node-1"));
     assert_eq!(c.domain.observability.grafana.url, "http://localhost:3000");
     assert_eq!(c.domain.observability.alerting.prometheus_alerts_dir, "${literal}");
+    assert_eq!(c.domain.observability.grafana.dashboards_dir, "/srv/hodei/dash", "compose also expands a bare $VAR");
 }
 
 #[test]
