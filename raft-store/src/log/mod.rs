@@ -220,8 +220,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let inner = &mut *self.lock();
         inner.committed = committed;
-        // Not awaited: a lost committed id only means re-applying less at start-up.
-        self.submit(inner, &[Record::Committed(committed)]).map(|_| ())
+        // No ack, hence no sync of its own: a lost committed id only means
+        // re-applying less at start-up, and the next append syncs it anyway.
+        let mut bytes = Vec::new();
+        record::encode(&Record::Committed(committed), &mut bytes);
+        inner.writer.send(Op::Write { bytes, ack: None }).map_err(|_| closed())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

@@ -14,7 +14,9 @@ use std::sync::Arc;
 pub type Ack = Box<dyn FnOnce(std::io::Result<()>) + Send>;
 
 pub enum Op {
-    /// Bytes to append; `ack` fires once they are on disk.
+    /// Bytes to append; `ack` fires once they are on disk. Bytes without an ack
+    /// (the committed id) do not force a sync of their own: the next durable write
+    /// syncs them too.
     Write { bytes: Vec<u8>, ack: Option<Ack> },
     /// Replace the whole file with these bytes (compaction), atomically.
     Rewrite { bytes: Vec<u8>, ack: Option<Ack> },
@@ -39,6 +41,7 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
     while let Ok(first) = rx.recv() {
         let mut acks: Vec<Ack> = Vec::new();
         let mut pending: Vec<u8> = Vec::new();
+        let mut rewrote = false;
         let mut result: std::io::Result<()> = Ok(());
         let mut next = Some(first);
         while let Some(op) = next.take() {
@@ -56,6 +59,7 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
                     if result.is_ok() {
                         result = rewrite(&path, &bytes, &counters).map(|f| file = f);
                     }
+                    rewrote = true;
                     acks.extend(ack);
                 }
             }
@@ -64,7 +68,9 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
         if result.is_ok() && !pending.is_empty() {
             result = write_all(&mut file, &pending, &counters);
         }
-        if result.is_ok() {
+        // A round that only carried un-acknowledged bytes need not sync now; a
+        // rewrite synced its own file already.
+        if result.is_ok() && !acks.is_empty() && !(rewrote && pending.is_empty()) {
             result = file.sync_data();
             counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         }
