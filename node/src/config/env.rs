@@ -41,7 +41,6 @@ pub const KNOWN: &[&str] = &[
     "HODEI_RAFT_SNAPSHOT_CHUNK_BYTES",
     "HODEI_API_MAX_BODY_BYTES",
     "HODEI_API_REQUEST_TIMEOUT_MS",
-    "HODEI_API_FORWARD_TIMEOUT_MS",
 ];
 
 pub fn apply(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
@@ -80,7 +79,6 @@ pub fn apply(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
             "HODEI_RAFT_SNAPSHOT_CHUNK_BYTES" => r.snapshot_chunk_bytes = num()?,
             "HODEI_API_MAX_BODY_BYTES" => a.max_body_bytes = num()?,
             "HODEI_API_REQUEST_TIMEOUT_MS" => a.request_timeout_ms = num()?,
-            "HODEI_API_FORWARD_TIMEOUT_MS" => a.forward_timeout_ms = num()?,
             other => unreachable!("{other} is in KNOWN but has no setter"),
         }
     }
@@ -152,6 +150,6 @@ mod tests {
         apply(&mut raw, &env).unwrap();
         assert_eq!(raw.keys.id.map(|s| s.value), Some(7));
         assert_eq!(raw.raft.snapshot_chunk_bytes, 7);
-        assert_eq!(raw.api.forward_timeout_ms, 7);
+        assert_eq!(raw.api.request_timeout_ms, 7);
     }
 }

@@ -72,30 +72,22 @@ pub struct ApiSettings {
     /// Bound on a request's wait for the cluster (writes, linearizable reads):
     /// past it the client gets a timeout, which means "maybe applied".
     pub request_timeout_ms: u64,
-    /// Bound on one forward of a write from a follower to the leader.
-    pub forward_timeout_ms: u64,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        ApiSettings { max_body_bytes: 1024 * 1024, request_timeout_ms: 10_000, forward_timeout_ms: 5000 }
+        ApiSettings { max_body_bytes: 1024 * 1024, request_timeout_ms: 5000 }
     }
 }
 
 impl ApiSettings {
-    /// Holds: a body limit of at least 1 KiB, and `100 <= forward <= request` timeouts.
+    /// Holds: a body limit of at least 1 KiB and a request timeout of at least 100 ms.
     pub fn validate(self) -> Result<Self, ConfigError> {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::invalid("api.max_body_bytes", "must be at least 1024"));
         }
         if self.request_timeout_ms < 100 {
             return Err(ConfigError::invalid("api.request_timeout_ms", "must be at least 100"));
-        }
-        if self.forward_timeout_ms < 100 || self.forward_timeout_ms > self.request_timeout_ms {
-            return Err(ConfigError::invalid(
-                "api.forward_timeout_ms",
-                format!("must be between 100 and request_timeout_ms ({})", self.request_timeout_ms),
-            ));
         }
         Ok(self)
     }

@@ -99,7 +99,7 @@ fn defaults_are_etcd_like_and_the_seeds_values() {
     let c = load(&flags(1), &env(&[])).unwrap();
     assert_eq!(c.raft, RaftSettings::default());
     assert_eq!((c.raft.heartbeat_ms, c.raft.election_timeout_min_ms, c.raft.election_timeout_max_ms), (100, 1000, 2000));
-    assert_eq!((c.api.max_body_bytes, c.api.request_timeout_ms, c.api.forward_timeout_ms), (1 << 20, 10_000, 5000));
+    assert_eq!((c.api.max_body_bytes, c.api.request_timeout_ms), (1 << 20, 5000));
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
     let seeded = load(&with_file(SEEDS_CONFIG, flags(1)).1, &env(&[])).unwrap();
     assert_eq!(c.domain, seeded.domain, "the defaults are the seeds' values");
@@ -177,12 +177,11 @@ fn every_server_key_has_a_file_key_and_a_variable() {
         ("HODEI_JOIN", "c:3"),
         ("HODEI_RAFT_HEARTBEAT_MS", "200"),
         ("HODEI_API_REQUEST_TIMEOUT_MS", "3000"),
-        ("HODEI_API_FORWARD_TIMEOUT_MS", "1000"),
     ]);
     let c = load(&f, &e).unwrap();
     assert_eq!((c.id, c.grpc_addr.port(), c.peer_addr.port(), c.join.as_deref()), (3, 22, 23, Some("c:3")));
     assert_eq!((c.data_dir.to_str(), c.initial_cluster[&3].as_str()), (Some("/nonexistent/e"), "c:3"));
-    assert_eq!((c.raft.heartbeat_ms, c.api.request_timeout_ms, c.api.forward_timeout_ms), (200, 3000, 1000));
+    assert_eq!((c.raft.heartbeat_ms, c.api.request_timeout_ms), (200, 3000));
     assert_eq!(c.http_addr.port(), 1, "keys the environment leaves alone keep the file's value");
 }
 

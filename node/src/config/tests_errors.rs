@@ -112,7 +112,6 @@ fn settings_that_make_no_sense_are_refused() {
     has(&file_err("raft:\n  election_timeout_min_ms: 3000\n"), &["election_timeout_max_ms (2000)"]);
     has(&file_err("raft:\n  heartbeat_ms: 0\n"), &["0 < heartbeat_ms"]);
     has(&file_err("api:\n  max_body_bytes: 10\n"), &["api.max_body_bytes"]);
-    has(&file_err("api:\n  request_timeout_ms: 1000\n  forward_timeout_ms: 2000\n"), &["api.forward_timeout_ms"]);
     let pool = "resource_pools:\n  pools:\n    - {id: p, name: P, type: dynamic, min_size: 5, max_size: 2}\n";
     has(&file_err(pool), &["resource_pools.pools[p]", "min_size 5 > max_size 2"]);
     let policy = "resource_pools:\n  pools:\n    - id: p\n      name: P\n      type: static\n      min_size: 1\n      max_size: 2\n      scaling_policies:\n        - {name: s, trigger: cpu > 1, action: scale_up, cooldown: soon}\n";
