@@ -28,7 +28,8 @@ pub enum MembershipChange {
     SetNode { id: NodeId, node: NodeInfo },
 }
 
-pub(crate) async fn change(node: &ClusterNode, change: MembershipChange) -> Result<(), ClusterError> {
+/// Applies `change` through the leader; returns the log index that committed it.
+pub(crate) async fn change(node: &ClusterNode, change: MembershipChange) -> Result<u64, ClusterError> {
     let deadline = Instant::now() + MEMBERSHIP_TIMEOUT;
     loop {
         let Some(leader) = wait_for_leader(node.raft(), deadline).await else {
@@ -48,7 +49,7 @@ pub(crate) async fn change(node: &ClusterNode, change: MembershipChange) -> Resu
     }
 }
 
-pub(crate) async fn change_as_leader(node: &ClusterNode, change: MembershipChange) -> Result<(), ClusterError> {
+pub(crate) async fn change_as_leader(node: &ClusterNode, change: MembershipChange) -> Result<u64, ClusterError> {
     let raft = node.raft();
     let membership = raft.metrics().borrow().membership_config.membership().clone();
     let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
@@ -61,9 +62,9 @@ pub(crate) async fn change_as_leader(node: &ClusterNode, change: MembershipChang
                 return Err(ClusterError::Invalid(format!("node {id} is already a voter")));
             }
             tracing::info!(id, %info, "adding learner");
-            raft.add_learner(id, info, true).await.map_err(map_err)?;
+            let added = raft.add_learner(id, info, true).await.map_err(map_err)?;
             if learner_only {
-                return Ok(());
+                return Ok(added.log_id.index);
             }
             tracing::info!(id, "promoting learner to voter");
             raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false).await
@@ -87,7 +88,7 @@ pub(crate) async fn change_as_leader(node: &ClusterNode, change: MembershipChang
             raft.change_membership(ChangeMembers::SetNodes(BTreeMap::from([(id, info)])), true).await
         }
     };
-    result.map(|_| ()).map_err(map_err)
+    result.map(|r| r.log_id.index).map_err(map_err)
 }
 
 fn map_err(e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> ClusterError {
@@ -101,7 +102,7 @@ fn map_err(e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> ClusterE
     }
 }
 
-async fn forward(node: &ClusterNode, change: &MembershipChange, deadline: Instant) -> Result<(), ClusterError> {
+async fn forward(node: &ClusterNode, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
     let hint = node.leader_hint();
     let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
         return Err(ClusterError::unavailable("leader address unknown", hint));
@@ -109,7 +110,7 @@ async fn forward(node: &ClusterNode, change: &MembershipChange, deadline: Instan
     send(node, &addr, change, deadline).await
 }
 
-async fn send(node: &ClusterNode, addr: &str, change: &MembershipChange, deadline: Instant) -> Result<(), ClusterError> {
+async fn send(node: &ClusterNode, addr: &str, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
     let mut client = node.inner.peers.client(addr)?;
     let payload = codec::encode(change).map_err(|e| ClusterError::Invalid(e.to_string()))?;
     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -118,7 +119,7 @@ async fn send(node: &ClusterNode, addr: &str, change: &MembershipChange, deadlin
         Ok(Err(status)) => return Err(ClusterError::unavailable(format!("{addr}: {}", status.message()), None)),
         Ok(Ok(r)) => r.into_inner(),
     };
-    codec::decode::<Result<(), ClusterError>>(&reply).map_err(|e| ClusterError::Stopped(e.to_string()))?
+    codec::decode::<Result<u64, ClusterError>>(&reply).map_err(|e| ClusterError::Stopped(e.to_string()))?
 }
 
 /// A new node asks a running member (by peer address) to add it, and keeps asking
@@ -128,7 +129,7 @@ pub(crate) async fn join_through(node: ClusterNode, target: String) {
     loop {
         let deadline = Instant::now() + MEMBERSHIP_TIMEOUT;
         match send(&node, &target, &change, deadline).await {
-            Ok(()) => {
+            Ok(_) => {
                 tracing::info!(id = node.id(), %target, "joined the cluster");
                 return;
             }
@@ -149,8 +150,9 @@ pub(crate) async fn advertise_self(node: ClusterNode) {
             Some(info) if info == *node.info() => return,
             Some(_) => {
                 let change = MembershipChange::SetNode { id: node.id(), node: node.info().clone() };
-                if let Err(e) = node.change_membership(change).await {
-                    tracing::debug!(error = %e, "advertising own addresses; will retry");
+                match node.change_membership(change).await {
+                    Ok(_) => tracing::info!(id = node.id(), "advertised own addresses"),
+                    Err(e) => tracing::info!(id = node.id(), error = %e, "advertising own addresses; will retry"),
                 }
             }
             // Not a member yet (joining): wait.

@@ -187,9 +187,16 @@ impl ClusterNode {
         self.inner.last_leader_contact_ms.store(now, Ordering::Relaxed);
     }
 
-    /// Applies a membership change through the leader (forwarded if needed).
-    pub async fn change_membership(&self, change: MembershipChange) -> Result<(), ClusterError> {
-        membership::change(self, change).await
+    /// Applies a membership change through the leader (forwarded if needed) and
+    /// waits until this node has applied it, so its own view shows the change.
+    /// A node removing itself does not wait: it will never apply its own removal.
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<u64, ClusterError> {
+        let removes_self = change == MembershipChange::Remove { id: self.id() };
+        let index = membership::change(self, change).await?;
+        if !removes_self {
+            self.wait_applied(index, Instant::now() + self.inner.config.write_timeout).await?;
+        }
+        Ok(index)
     }
 
     /// Stops Raft and the peer service. Idempotent.
