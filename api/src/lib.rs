@@ -12,6 +12,7 @@
 //! - [`auth`]: JWT verification and issuing, roles and tenant scoping.
 //! - [`error`]: `ApiError`, mapped once to HTTP status + JSON and once to gRPC.
 //! - [`dto`]: JSON request and response shapes, with bounds on every field.
+//! - [`list`]: paginated, bounded listing with filters.
 //! - [`rest`]: routes and extractors; [`grpc`]: `hodei.v1` services.
 //!
 //! Tenancy: a tenant token reading another tenant's job or tenant answers 404,
@@ -22,6 +23,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod grpc;
+pub mod list;
 pub mod rest;
 
 pub use app::App;

@@ -15,11 +15,13 @@
 //! - [`read`]: linearizable and stale read barriers.
 //! - [`membership`]: join, removal, advertised addresses.
 //! - [`status`]: the cluster view served by `GET /api/v1/cluster`.
+//! - [`backup`]: consistent snapshots for `GET /api/v1/cluster/snapshot`.
 //! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
 //!   [`peers`]: channel cache; [`codec`]: versioned payloads.
 //! - [`filter`]: the transport filter that drops or delays messages per link.
 //! - [`error`]: not-leader/unavailable, maybe-committed and invalid kept apart.
 
+pub mod backup;
 pub mod codec;
 pub mod config;
 pub mod error;

@@ -12,6 +12,8 @@ use crate::error::ClusterError;
 use crate::filter::Verdict;
 use crate::node::{wait_for_leader, ClusterNode};
 
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {
@@ -26,7 +28,16 @@ impl ClusterNode {
     pub async fn read_barrier(&self, consistency: Consistency) -> Result<u64, ClusterError> {
         if consistency == Consistency::Linearizable {
             let deadline = Instant::now() + self.inner.config.write_timeout;
-            let index = self.read_index(deadline).await?;
+            let index = loop {
+                match self.read_index(deadline).await {
+                    Ok(index) => break index,
+                    // Leadership moved or its address is not known here yet: ask again.
+                    Err(ClusterError::Unavailable { .. }) if Instant::now() + RETRY_PAUSE < deadline => {
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             self.wait_applied(index, deadline).await?;
         }
         Ok(self.inner.sm.applied_index())

@@ -28,15 +28,15 @@ pub(crate) struct ForwardRequest {
     pub command: Command,
 }
 
-/// How many times a write is re-routed when leadership moves under it.
-const MAX_ROUTES: usize = 4;
 
 impl ClusterNode {
     /// Commits `command` through the leader and returns what `apply` answered.
     pub async fn write(&self, command: Command) -> Result<Written, ClusterError> {
         let deadline = Instant::now() + self.inner.config.write_timeout;
         let mut last_err = ClusterError::unavailable("no leader elected", None);
-        for _ in 0..MAX_ROUTES {
+        // Re-route while nothing was applied and time remains: leadership may move,
+        // and a new member may learn the leader's address a moment after its id.
+        while Instant::now() < deadline {
             let Some(leader) = wait_for_leader(&self.inner.raft, deadline).await else {
                 return Err(last_err);
             };

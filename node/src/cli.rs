@@ -25,6 +25,14 @@ pub enum Command {
     Dev(DevArgs),
     /// Print a signed JWT for the cluster's shared secret.
     Token(TokenArgs),
+    /// Tenants: create, get, list.
+    Tenant(crate::client::args::TenantCmd),
+    /// Jobs: submit, get, list, cancel.
+    Job(crate::client::args::JobCmd),
+    /// The cluster: status, add, remove, snapshot.
+    Cluster(crate::client::args::ClusterCmd),
+    /// Seed a fresh data dir from a backup (`hodei cluster snapshot`).
+    Restore(crate::restore::RestoreArgs),
 }
 
 /// `hodei server`. Each flag has a config-file key and a `HODEI_*` variable
@@ -122,14 +130,15 @@ pub struct TokenArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// Nodes to talk to, comma separated; any node will do, the first that answers is used
-    #[arg(long, env = "HODEI_ENDPOINTS", value_delimiter = ',', default_value = "http://127.0.0.1:8081", value_name = "URLS")]
+    #[arg(long, global = true, env = "HODEI_ENDPOINTS", value_delimiter = ',', default_value = "http://127.0.0.1:8081", value_name = "URLS")]
     pub endpoints: Vec<String>,
     /// Bearer token (see `hodei token`)
-    #[arg(long, env = "HODEI_TOKEN", hide_env_values = true, value_name = "JWT")]
+    #[arg(long, global = true, env = "HODEI_TOKEN", hide_env_values = true, value_name = "JWT")]
     pub token: Option<String>,
     /// Output format
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format (default: table on a terminal, JSON otherwise)
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,7 +232,7 @@ mod tests {
     fn client_flags_split_endpoints_and_pick_a_format() {
         let c = ClientHarness::try_parse_from(["x", "--endpoints", "http://a:1,http://b:2", "-o", "json", "--token", "t"]).unwrap().client;
         assert_eq!(c.endpoints, ["http://a:1", "http://b:2"]);
-        assert_eq!((c.output, c.token.as_deref()), (OutputFormat::Json, Some("t")));
+        assert_eq!((c.output, c.token.as_deref()), (Some(OutputFormat::Json), Some("t")));
         assert!(ClientHarness::try_parse_from(["x", "-o", "xml"]).is_err());
     }
 }

@@ -8,11 +8,15 @@
 //! - [`run`]: one node: listeners, Raft, REST, gRPC, clean shutdown.
 //! - [`dev`]: `hodei dev`, a local cluster of node processes.
 //! - [`token`]: `hodei token`.
+//! - [`client`]: the client verbs (`tenant`, `job`, `cluster`) over REST.
+//! - [`restore`]: `hodei restore`, a fresh data dir from a backup.
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod dev;
 pub mod logging;
+pub mod restore;
 pub mod run;
 pub mod token;

@@ -23,6 +23,19 @@ fn main() -> ExitCode {
             runtime(|| hodei::run::run(config, shutdown_signal()))
         }
         Command::Dev(args) => runtime(|| hodei::dev::dev(args)),
+        Command::Tenant(cmd) => client(|| hodei::client::tenant(cmd)),
+        Command::Job(cmd) => client(|| hodei::client::job(cmd)),
+        Command::Cluster(cmd) => client(|| hodei::client::cluster(cmd)),
+        Command::Restore(args) => match hodei::restore::restore(&args) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Token(args) => match hodei::token::token(&args) {
             Ok(t) => {
                 println!("{t}");
@@ -53,6 +66,28 @@ where
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a client verb; its error decides the exit code.
+fn client<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), hodei::client::http::ClientError>>,
+{
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(f()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code)
         }
     }
 }

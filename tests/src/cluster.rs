@@ -17,11 +17,13 @@ pub struct ClusterOptions {
     pub nodes: usize,
     /// Extra YAML for every node's config file (e.g. small snapshot thresholds).
     pub config_yaml: String,
+    /// A backup to seed every node from with `hodei restore` before it starts.
+    pub restore_from: Option<PathBuf>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { nodes: 3, config_yaml: String::new() }
+        ClusterOptions { nodes: 3, config_yaml: String::new(), restore_from: None }
     }
 }
 
@@ -74,6 +76,20 @@ impl Cluster {
             })
             .collect();
         let initial = specs.iter().map(|s| format!("{}={}", s.id, s.peer)).collect::<Vec<_>>().join(",");
+        if let Some(backup) = &opts.restore_from {
+            for s in &specs {
+                let out = std::process::Command::new(crate::process::hodei_bin())
+                    .arg("restore")
+                    .arg("--snapshot")
+                    .arg(backup)
+                    .arg("--data-dir")
+                    .arg(&s.data_dir)
+                    .args(["--initial-cluster", &initial])
+                    .output()
+                    .expect("run hodei restore");
+                assert!(out.status.success(), "hodei restore: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
         let nodes = specs
             .into_iter()
             .map(|mut s| {

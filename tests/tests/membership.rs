@@ -12,7 +12,7 @@ const SMALL_SNAPSHOTS: &str = "raft:\n  snapshot_logs_since_last: 50\n  max_in_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_node_catches_up_by_snapshot_and_a_removed_node_leaves_the_rest_working() {
-    let mut c = Cluster::start(ClusterOptions { nodes: 3, config_yaml: SMALL_SNAPSHOTS.into() }).await;
+    let mut c = Cluster::start(ClusterOptions { nodes: 3, config_yaml: SMALL_SNAPSHOTS.into(), ..Default::default() }).await;
     let tenant = c.must_create_tenant(0, "acme").await;
     let mut jobs = Vec::new();
     for n in 0..150 {
@@ -71,7 +71,7 @@ async fn a_new_node_catches_up_by_snapshot_and_a_removed_node_leaves_the_rest_wo
 /// snapshot taken every 50 entries covers at least 100 MB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mb_snapshot_reaches_a_new_node_in_one_transfer() {
-    let mut c = Cluster::start(ClusterOptions { nodes: 3, config_yaml: SMALL_SNAPSHOTS.into() }).await;
+    let mut c = Cluster::start(ClusterOptions { nodes: 3, config_yaml: SMALL_SNAPSHOTS.into(), ..Default::default() }).await;
     let tenant = c.must_create_tenant(0, "bulk").await;
     let arg = "y".repeat(4000);
     let started = std::time::Instant::now();

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -52,4 +54,17 @@ pub(super) async fn get_filter(State(app): State<App>, Auth(p): Auth) -> Result<
     p.require_admin()?;
     fault_injection(&app)?;
     Ok(Json(app.cluster.filter().rules()))
+}
+
+/// A consistent backup of the whole state: a snapshot covering every write
+/// acknowledged before the request. Restore it with `hodei restore`.
+pub(super) async fn snapshot(State(app): State<App>, Auth(p): Auth) -> Result<Response, ApiError> {
+    p.require_admin()?;
+    let (bytes, index) = app.cluster.backup().await?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hodei.snap\""));
+    h.insert("x-hodei-index", HeaderValue::from(index));
+    Ok(resp)
 }

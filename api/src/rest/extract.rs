@@ -87,3 +87,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ReadConsistency {
         Ok(ReadConsistency(q.consistency.unwrap_or_default()))
     }
 }
+
+/// A list's query string (`limit`, `cursor`, filters); unknown keys are 400.
+pub struct ListQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ListQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(q) = Query::<T>::from_request_parts(parts, state).await.map_err(|e| ApiError::invalid(e.body_text()))?;
+        Ok(ListQuery(q))
+    }
+}

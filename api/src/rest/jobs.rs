@@ -1,4 +1,5 @@
-//! `POST /api/v1/jobs` (honours `Idempotency-Key`), `GET /api/v1/jobs/{id}`,
+//! `POST /api/v1/jobs` (honours `Idempotency-Key`), `GET /api/v1/jobs` (filters and
+//! cursor pagination), `GET /api/v1/jobs/{id}`,
 //! `POST /api/v1/jobs/{id}/cancel`.
 
 use axum::extract::State;
@@ -6,10 +7,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::extract::{Auth, Body, Id, ReadConsistency};
+use super::extract::{Auth, Body, Id, ListQuery, ReadConsistency};
 use super::{read_response, write_response};
 use crate::app::App;
 use crate::dto::{check_idempotency_key, SubmitJobBody};
+use crate::list::JobListQuery;
 use crate::error::ApiError;
 
 pub(super) async fn submit(
@@ -34,4 +36,8 @@ pub(super) async fn get(State(app): State<App>, Auth(p): Auth, Id(id): Id, ReadC
 pub(super) async fn cancel(State(app): State<App>, Auth(p): Auth, Id(id): Id) -> Result<Response, ApiError> {
     let (job, index) = app.cancel_job(&p, id).await?;
     Ok(write_response(StatusCode::OK, job, index))
+}
+
+pub(super) async fn list(State(app): State<App>, Auth(p): Auth, ListQuery(q): ListQuery<JobListQuery>) -> Result<Response, ApiError> {
+    Ok(read_response(app.list_jobs(&p, q).await?))
 }

@@ -54,6 +54,20 @@ pub(crate) fn wal_path(dir: &Path) -> PathBuf {
     dir.join("raft").join("wal")
 }
 
+/// Creates a log that starts after `last` (everything up to it purged), for a
+/// data dir seeded from a snapshot by `hodei restore`. Synced before returning.
+pub fn write_purged(dir: &Path, last: LogId) -> std::io::Result<()> {
+    let path = wal_path(dir);
+    std::fs::create_dir_all(path.parent().expect("wal has a parent"))?;
+    let mut bytes = record::header().to_vec();
+    record::encode(&Record::Purge(last), &mut bytes);
+    record::encode(&Record::Committed(Some(last)), &mut bytes);
+    let mut f = std::fs::File::create(&path)?;
+    f.write_all(&bytes)?;
+    f.sync_all()?;
+    writer::sync_dir(&path)
+}
+
 impl LogStore {
     /// Opens (or creates) the log under `dir/raft/`, replaying the file and cutting
     /// off a torn tail left by a crash.
