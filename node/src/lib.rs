@@ -10,6 +10,7 @@
 //! - [`token`]: `hodei token`.
 //! - [`client`]: the client verbs (`tenant`, `job`, `cluster`) over REST.
 //! - [`restore`]: `hodei restore`, a fresh data dir from a backup.
+//! - [`worker`]: the worker agent and its process runner.
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod logging;
 pub mod restore;
 pub mod run;
 pub mod token;
+pub mod worker;

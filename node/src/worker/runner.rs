@@ -1,0 +1,179 @@
+//! Runs one job as a real OS process: its own process group (so a cancel reaches
+//! every descendant), the job's environment and working directory, resource
+//! limits where the OS allows (rlimits), output to a file, a timeout, and
+//! cancellation by SIGTERM then SIGKILL after a grace period. The exit status, run
+//! time, CPU time and peak memory come from `wait4(2)`.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub work_dir: PathBuf,
+    /// stdout and stderr, appended.
+    pub output: PathBuf,
+    pub timeout: Option<Duration>,
+    pub memory_mb: u64,
+    /// Between SIGTERM and SIGKILL on cancel or timeout.
+    pub grace: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ending {
+    Exited(i32),
+    Signalled(i32),
+    TimedOut,
+    Cancelled,
+    /// The program could not be started (not found, not executable, ...).
+    SpawnFailed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub ending: Ending,
+    pub run_ms: u64,
+    pub cpu_ms: u64,
+    pub peak_memory_kb: u64,
+    pub error: Option<String>,
+}
+
+/// Address-space limit: generous above the job's memory request, since virtual
+/// size far exceeds resident size for most programs; a runaway still stops.
+fn address_space_limit(memory_mb: u64) -> u64 {
+    (memory_mb.saturating_mul(4).saturating_add(1024)).saturating_mul(1024 * 1024)
+}
+
+/// Runs `spec` to its end. `cancel` turning true stops the process group.
+pub async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>) -> RunResult {
+    let started = Instant::now();
+    let failed = |e: String| RunResult { ending: Ending::SpawnFailed, run_ms: 0, cpu_ms: 0, peak_memory_kb: 0, error: Some(e) };
+    let Some((program, args)) = spec.command.split_first() else {
+        return failed("empty command".into());
+    };
+    if let Err(e) = std::fs::create_dir_all(&spec.work_dir) {
+        return failed(format!("work dir {}: {e}", spec.work_dir.display()));
+    }
+    let out = match std::fs::OpenOptions::new().create(true).append(true).open(&spec.output) {
+        Ok(f) => f,
+        Err(e) => return failed(format!("output file {}: {e}", spec.output.display())),
+    };
+    let err = match out.try_clone() {
+        Ok(f) => f,
+        Err(e) => return failed(e.to_string()),
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))
+        .envs(&spec.env)
+        .current_dir(&spec.work_dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    let limit = address_space_limit(spec.memory_mb);
+    // SAFETY: only async-signal-safe calls (setpgid, setrlimit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let as_limit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            libc::setrlimit(libc::RLIMIT_AS, &as_limit);
+            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            Ok(())
+        });
+    }
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot start {program:?}: {e}")),
+    };
+    let pid = child.id() as libc::pid_t;
+    // Dropping a std Child neither kills nor reaps it: wait4 below reaps it, and
+    // reports its resource usage, which std's wait does not.
+    drop(child);
+    let waiter = tokio::task::spawn_blocking(move || wait4(pid));
+    tokio::pin!(waiter);
+    let deadline = spec.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut stopped: Option<Ending> = None;
+    let status = loop {
+        tokio::select! {
+            res = &mut waiter => break res.unwrap_or(Err(std::io::Error::other("waiter panicked"))),
+            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } }, if stopped.is_none() => {
+                stopped = Some(Ending::TimedOut);
+                stop_group(pid, spec.grace);
+            }
+            changed = cancel.changed(), if stopped.is_none() => {
+                if changed.is_err() || *cancel.borrow() {
+                    stopped = Some(Ending::Cancelled);
+                    stop_group(pid, spec.grace);
+                }
+            }
+        }
+    };
+    let run_ms = started.elapsed().as_millis() as u64;
+    match status {
+        Ok((raw, usage)) => {
+            let cpu_ms = tv_ms(usage.ru_utime) + tv_ms(usage.ru_stime);
+            let ending = stopped.unwrap_or(if libc::WIFEXITED(raw) {
+                Ending::Exited(libc::WEXITSTATUS(raw))
+            } else {
+                Ending::Signalled(libc::WTERMSIG(raw))
+            });
+            RunResult { ending, run_ms, cpu_ms, peak_memory_kb: usage.ru_maxrss.max(0) as u64, error: None }
+        }
+        Err(e) => RunResult { ending: stopped.unwrap_or(Ending::SpawnFailed), run_ms, cpu_ms: 0, peak_memory_kb: 0, error: Some(e.to_string()) },
+    }
+}
+
+fn tv_ms(tv: libc::timeval) -> u64 {
+    (tv.tv_sec.max(0) as u64) * 1000 + (tv.tv_usec.max(0) as u64) / 1000
+}
+
+fn wait4(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            return Ok((status, usage));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// SIGTERM to the whole group now, SIGKILL after `grace` if anything is left.
+fn stop_group(pid: libc::pid_t, grace: Duration) {
+    // SAFETY: signals to the process group we created for this job.
+    unsafe { libc::kill(-pid, libc::SIGTERM) };
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    });
+}
+
+/// The last `max` bytes of a job's output file.
+pub fn tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::*;
+
+fn spec(dir: &tempfile::TempDir, command: &[&str]) -> RunSpec {
+    RunSpec {
+        command: command.iter().map(|s| s.to_string()).collect(),
+        env: BTreeMap::from([("GREETING".to_string(), "hello".to_string())]),
+        work_dir: dir.path().join("work"),
+        output: dir.path().join("out.log"),
+        timeout: None,
+        memory_mb: 256,
+        grace: Duration::from_millis(500),
+    }
+}
+
+#[tokio::test]
+async fn a_job_runs_with_its_env_and_dir_and_its_output_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let r = run(spec(&dir, &["sh", "-c", "echo $GREETING from $(pwd); exit 3"]), rx).await;
+    assert_eq!(r.ending, Ending::Exited(3), "{r:?}");
+    let out = String::from_utf8(tail(&dir.path().join("out.log"), 1024).unwrap()).unwrap();
+    assert_eq!(out.trim(), format!("hello from {}", dir.path().join("work").display()));
+    assert!(r.peak_memory_kb > 0, "wait4 reported no memory: {r:?}");
+}
+
+#[tokio::test]
+async fn cpu_time_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let r = run(spec(&dir, &["sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"]), rx).await;
+    assert_eq!(r.ending, Ending::Exited(0));
+    assert!(r.cpu_ms > 0, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_timeout_stops_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let mut s = spec(&dir, &["sh", "-c", "sleep 30 & sleep 30; wait"]);
+    s.timeout = Some(Duration::from_millis(300));
+    let started = Instant::now();
+    let r = run(s, rx).await;
+    assert_eq!(r.ending, Ending::TimedOut);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn cancel_sends_term_then_kill_to_a_process_that_ignores_term() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = watch::channel(false);
+    let s = spec(&dir, &["sh", "-c", "trap '' TERM; echo started; while true; do sleep 0.1; done"]);
+    let job = tokio::spawn(run(s, rx));
+    let out = dir.path().join("out.log");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&out).unwrap_or_default().contains("started") {
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tx.send(true).unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), job).await.expect("cancel must finish").unwrap();
+    assert_eq!(r.ending, Ending::Cancelled);
+}
+
+#[tokio::test]
+async fn a_missing_program_is_reported_not_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let r = run(spec(&dir, &["/nonexistent/program"]), rx).await;
+    assert_eq!(r.ending, Ending::SpawnFailed);
+    assert!(r.error.unwrap().contains("cannot start"));
+}
