@@ -31,6 +31,8 @@ pub enum Command {
     Job(crate::client::args::JobCmd),
     /// The cluster: status, add, remove, snapshot.
     Cluster(crate::client::args::ClusterCmd),
+    /// Run a worker agent that executes jobs as processes.
+    Worker(crate::worker::WorkerArgs),
     /// Seed a fresh data dir from a backup (`hodei cluster snapshot`).
     Restore(crate::restore::RestoreArgs),
 }

@@ -23,6 +23,10 @@ fn main() -> ExitCode {
             runtime(|| hodei::run::run(config, shutdown_signal()))
         }
         Command::Dev(args) => runtime(|| hodei::dev::dev(args)),
+        Command::Worker(args) => {
+            hodei::logging::init();
+            runtime(|| hodei::worker::run(args))
+        }
         Command::Tenant(cmd) => client(|| hodei::client::tenant(cmd)),
         Command::Job(cmd) => client(|| hodei::client::job(cmd)),
         Command::Cluster(cmd) => client(|| hodei::client::cluster(cmd)),

@@ -1,0 +1,250 @@
+//! The worker agent's main loop: register through any endpoint, keep the lease
+//! by heartbeat, follow the assignment stream of whichever node it is connected
+//! to (reconnecting to the next endpoint when that node dies), run each job as a
+//! process, and report with the assignment's fencing token. SIGTERM drains: no
+//! new work, running jobs finish, then the agent exits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::Request;
+
+use hodei_proto::v1 as pb;
+use hodei_proto::v1::worker_service_client::WorkerServiceClient;
+
+use super::runner::{self, Ending, RunSpec};
+use super::WorkerArgs;
+
+type Client = WorkerServiceClient<Channel>;
+
+struct Agent {
+    args: WorkerArgs,
+    token: Option<String>,
+    worker_id: Mutex<Option<u64>>,
+    /// job id -> (fencing token, cancel switch) of jobs running here.
+    running: Mutex<HashMap<u64, (u64, watch::Sender<bool>)>>,
+    draining: watch::Sender<bool>,
+    logs_addr: String,
+}
+
+fn authed<T>(agent: &Agent, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    if let Some(t) = &agent.token {
+        if let Ok(v) = MetadataValue::try_from(format!("Bearer {t}")) {
+            r.metadata_mut().insert("authorization", v);
+        }
+    }
+    r
+}
+
+async fn connect(endpoint: &str) -> Option<Client> {
+    let url = if endpoint.starts_with("http") { endpoint.to_string() } else { format!("http://{endpoint}") };
+    let ch = Channel::from_shared(url).ok()?.connect_timeout(Duration::from_secs(2)).connect().await.ok()?;
+    Some(WorkerServiceClient::new(ch))
+}
+
+pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.work_dir)?;
+    let token = args.token.clone();
+    let (draining, _) = watch::channel(false);
+    let agent = Arc::new(Agent { args, token, worker_id: Mutex::new(None), running: Default::default(), draining, logs_addr });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let main = tokio::spawn(serve(agent.clone()));
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("draining: taking no new work, waiting for running jobs");
+    let _ = agent.draining.send(true);
+    while !agent.running.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    main.abort();
+    tracing::info!("drained; exiting");
+    Ok(())
+}
+
+/// Connects, registers and follows the stream; on any failure moves to the next
+/// endpoint after a short pause. Never returns.
+async fn serve(agent: Arc<Agent>) {
+    let mut attempt = 0usize;
+    loop {
+        let endpoint = agent.args.endpoints[attempt % agent.args.endpoints.len()].clone();
+        attempt += 1;
+        let Some(client) = connect(&endpoint).await else {
+            tracing::warn!(%endpoint, "cannot reach endpoint; trying the next");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            continue;
+        };
+        match session(&agent, client.clone()).await {
+            Ok(()) => tracing::warn!(%endpoint, "assignment stream ended; reconnecting"),
+            Err(e) => tracing::warn!(%endpoint, error = %e, "session failed; reconnecting"),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn register(agent: &Agent, client: &mut Client) -> Result<u64, tonic::Status> {
+    let a = &agent.args;
+    let reply = client
+        .register(authed(agent, pb::RegisterWorkerRequest {
+            pool: a.pool.clone(),
+            cpu_m: a.cpu_m,
+            memory_mb: a.memory_mb,
+            labels: a.label_map().into_iter().collect(),
+            name: a.name.clone(),
+            logs_addr: agent.logs_addr.clone(),
+        }))
+        .await?
+        .into_inner();
+    *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()) = Some(reply.worker_id);
+    tracing::info!(worker_id = reply.worker_id, pool = %a.pool, "registered");
+    Ok(reply.worker_id)
+}
+
+async fn session(agent: &Arc<Agent>, mut client: Client) -> Result<(), tonic::Status> {
+    let known = *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner());
+    let worker_id = match known {
+        Some(id) => id,
+        None => register(agent, &mut client).await?,
+    };
+    let heartbeat = tokio::spawn(heartbeats(agent.clone(), client.clone(), worker_id));
+    let result = follow(agent, &mut client, worker_id).await;
+    heartbeat.abort();
+    result
+}
+
+async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) {
+    loop {
+        let running: Vec<u64> = agent.running.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
+        let req = pb::HeartbeatRequest { worker_id, running_jobs: running, draining: *agent.draining.borrow() };
+        match client.heartbeat(authed(&agent, req)).await {
+            Ok(r) if !r.get_ref().known => {
+                tracing::warn!(worker_id, "the cluster forgot this worker; registering again");
+                let _ = register(&agent, &mut client).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "heartbeat failed"),
+        }
+        tokio::time::sleep(agent.args.heartbeat).await;
+    }
+}
+
+async fn follow(agent: &Arc<Agent>, client: &mut Client, worker_id: u64) -> Result<(), tonic::Status> {
+    let mut stream = client.watch_assignments(authed(agent, pb::WatchAssignmentsRequest { worker_id })).await?.into_inner();
+    while let Some(item) = stream.message().await? {
+        match item.item {
+            Some(pb::work_item::Item::Assign(a)) => {
+                if *agent.draining.borrow() {
+                    continue;
+                }
+                let fresh = {
+                    let mut running = agent.running.lock().unwrap_or_else(|e| e.into_inner());
+                    if running.contains_key(&a.job_id) {
+                        false
+                    } else {
+                        let (tx, _) = watch::channel(false);
+                        running.insert(a.job_id, (a.fencing_token, tx));
+                        true
+                    }
+                };
+                if fresh {
+                    tokio::spawn(execute(agent.clone(), worker_id, a));
+                }
+            }
+            Some(pb::work_item::Item::Cancel(c)) => {
+                if let Some((token, tx)) = agent.running.lock().unwrap_or_else(|e| e.into_inner()).get(&c.job_id) {
+                    if *token == c.fencing_token {
+                        let _ = tx.send(true);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Runs one assignment and reports its start and end, retrying reports over
+/// every endpoint until one answers.
+async fn execute(agent: Arc<Agent>, worker_id: u64, a: pb::Assignment) {
+    let cancel = match agent.running.lock().unwrap_or_else(|e| e.into_inner()).get(&a.job_id) {
+        Some((_, tx)) => tx.subscribe(),
+        None => return,
+    };
+    let started = pb::JobStartedRequest { worker_id, job_id: a.job_id, fencing_token: a.fencing_token };
+    let accepted = report(&agent, |mut c, agent| {
+        let req = started.clone();
+        async move { c.job_started(authed(&agent, req)).await.map(|r| r.into_inner()) }
+    })
+    .await;
+    if accepted.is_some_and(|r| r.accepted) {
+        let spec = RunSpec {
+            command: a.command.clone(),
+            env: a.env.clone().into_iter().collect(),
+            work_dir: agent.args.work_dir.join(format!("job-{}", a.job_id)),
+            output: log_path(&agent.args.work_dir, a.job_id),
+            timeout: a.timeout_s.map(Duration::from_secs),
+            memory_mb: a.memory_mb,
+            grace: Duration::from_secs(5),
+        };
+        let r = runner::run(spec, cancel).await;
+        let (outcome, exit_code) = match r.ending {
+            Ending::Exited(0) => (pb::JobOutcome::Succeeded, Some(0)),
+            Ending::Exited(code) => (pb::JobOutcome::Failed, Some(code)),
+            Ending::Signalled(_) | Ending::SpawnFailed => (pb::JobOutcome::Failed, None),
+            Ending::TimedOut => (pb::JobOutcome::TimedOut, None),
+            Ending::Cancelled => (pb::JobOutcome::Cancelled, None),
+        };
+        let finished = pb::JobFinishedRequest {
+            worker_id,
+            job_id: a.job_id,
+            fencing_token: a.fencing_token,
+            outcome: outcome as i32,
+            exit_code,
+            run_ms: r.run_ms,
+            cpu_ms: r.cpu_ms,
+            peak_memory_kb: r.peak_memory_kb,
+            error: r.error.unwrap_or_default(),
+        };
+        let reply = report(&agent, |mut c, agent| {
+            let req = finished.clone();
+            async move { c.job_finished(authed(&agent, req)).await.map(|r| r.into_inner()) }
+        })
+        .await;
+        if let Some(r) = reply.filter(|r| !r.accepted) {
+            tracing::warn!(job_id = a.job_id, reason = %r.reason, "finish report refused");
+        }
+    } else {
+        tracing::warn!(job_id = a.job_id, "start refused; not running it");
+    }
+    agent.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&a.job_id);
+}
+
+async fn report<F, Fut>(agent: &Arc<Agent>, call: F) -> Option<pb::ReportReply>
+where
+    F: Fn(Client, Arc<Agent>) -> Fut,
+    Fut: std::future::Future<Output = Result<pb::ReportReply, tonic::Status>>,
+{
+    for attempt in 0..(agent.args.endpoints.len() * 20) {
+        let endpoint = &agent.args.endpoints[attempt % agent.args.endpoints.len()];
+        if let Some(c) = connect(endpoint).await {
+            match call(c, agent.clone()).await {
+                Ok(r) => return Some(r),
+                Err(e) => tracing::debug!(%endpoint, error = %e, "report failed; retrying"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    None
+}
+
+pub fn log_path(work_dir: &std::path::Path, job_id: u64) -> PathBuf {
+    work_dir.join(format!("job-{job_id}.log"))
+}
