@@ -5,8 +5,10 @@
 //! not know fails to decode loudly, and the cluster version keeps that from
 //! happening during a rolling upgrade (see [`Command::min_version`]).
 
-use crate::ids::{JobId, TenantId};
-use crate::model::{JobSpec, Quota};
+use std::collections::BTreeMap;
+
+use crate::ids::{JobId, PoolId, TenantId, WorkerId};
+use crate::model::{JobSpec, Quota, RunEnding, RunUsage};
 use serde::{Deserialize, Serialize};
 
 /// A command stamped by the leader with its wall-clock time. `apply` reads time
@@ -23,6 +25,12 @@ pub enum Command {
     SetQuota(SetQuota),
     SubmitJob(SubmitJob),
     CancelJob(CancelJob),
+    RegisterWorker(RegisterWorker),
+    AssignJobs(AssignJobs),
+    StartJob(StartJob),
+    FinishJob(FinishJob),
+    MarkWorkerLost(MarkWorkerLost),
+    DrainWorker(DrainWorker),
 }
 
 impl Command {
@@ -38,6 +46,12 @@ impl Command {
             Command::SetQuota(_) => "set_quota",
             Command::SubmitJob(_) => "submit_job",
             Command::CancelJob(_) => "cancel_job",
+            Command::RegisterWorker(_) => "register_worker",
+            Command::AssignJobs(_) => "assign_jobs",
+            Command::StartJob(_) => "start_job",
+            Command::FinishJob(_) => "finish_job",
+            Command::MarkWorkerLost(_) => "mark_worker_lost",
+            Command::DrainWorker(_) => "drain_worker",
         }
     }
 }
@@ -70,4 +84,50 @@ pub struct CancelJob {
     /// When set, the job must belong to this tenant (a tenant token cancels only
     /// its own jobs); a mismatch answers `NotFound`.
     pub tenant_id: Option<TenantId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterWorker {
+    pub pool: PoolId,
+    pub name: String,
+    pub cpu_m: u64,
+    pub memory_mb: u64,
+    pub labels: BTreeMap<String, String>,
+    pub logs_addr: String,
+}
+
+/// Placements chosen by the leader's dispatch; `apply` re-checks each one (the
+/// job still pending, the worker active with room) and skips those that no longer
+/// hold, so a deposed leader's late proposal breaks nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignJobs {
+    pub assignments: Vec<(JobId, WorkerId)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartJob {
+    pub job_id: JobId,
+    pub worker_id: WorkerId,
+    /// The fencing token of the assignment being started.
+    pub token: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishJob {
+    pub job_id: JobId,
+    pub worker_id: WorkerId,
+    pub token: u64,
+    pub ending: RunEnding,
+    pub usage: RunUsage,
+}
+
+/// Proposed by the leader when a worker's lease runs out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkWorkerLost {
+    pub worker_id: WorkerId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainWorker {
+    pub worker_id: WorkerId,
 }

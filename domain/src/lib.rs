@@ -14,9 +14,11 @@
 //! - [`outcome`]: results, including replicated rejections.
 //! - [`state`]: the state and `apply`; `apply/` holds one file per command family.
 //! - [`snapshot`]: the versioned encoding of the whole state.
+//! - [`dispatch`]: the pure planner of placements the leader proposes.
 
 mod apply;
 pub mod command;
+pub mod dispatch;
 pub mod ids;
 pub mod model;
 pub mod outcome;
@@ -25,6 +27,6 @@ pub mod state;
 
 pub use command::{Command, Proposal};
 pub use ids::{JobId, PoolId, TenantId, WorkerId};
-pub use model::{Job, JobSpec, JobState, Quota, Tenant, Usage};
+pub use model::{Execution, Job, JobSpec, JobState, Placement, Quota, RunEnding, RunUsage, Tenant, Usage, Worker, WorkerState};
 pub use outcome::{Outcome, Rejection};
 pub use state::State;

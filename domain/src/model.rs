@@ -1,6 +1,6 @@
 //! The replicated records: tenants, quotas and jobs.
 
-use crate::ids::{JobId, PoolId, TenantId};
+use crate::ids::{JobId, PoolId, TenantId, WorkerId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -104,4 +104,93 @@ pub struct Job {
     pub submitted_at_ms: u64,
     /// Leader time of the last state change.
     pub updated_at_ms: u64,
+    pub execution: Execution,
+}
+
+/// Where a job is placed. `token` is the log index of the `AssignJobs` entry that
+/// placed it: reports must carry it, so a worker that lost the job to a newer
+/// assignment cannot change it (fencing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub worker: WorkerId,
+    pub token: u64,
+    pub assigned_at_ms: u64,
+}
+
+/// How a run ended, as its worker reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunEnding {
+    Succeeded,
+    Failed { exit_code: Option<i32> },
+    TimedOut,
+    Cancelled,
+}
+
+/// What the worker measured of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunUsage {
+    pub run_ms: u64,
+    pub cpu_ms: u64,
+    pub peak_memory_kb: u64,
+}
+
+/// The execution history of a job: placement, attempts and the last run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    pub placement: Option<Placement>,
+    /// Placements so far, including the current one.
+    pub attempts: u32,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub ending: Option<RunEnding>,
+    pub usage: Option<RunUsage>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkerState {
+    Active,
+    /// Takes no new work; finishes what it runs.
+    Draining,
+    /// Its lease ran out; its jobs went back to the queue or failed.
+    Lost,
+}
+
+impl WorkerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Active => "ACTIVE",
+            WorkerState::Draining => "DRAINING",
+            WorkerState::Lost => "LOST",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worker {
+    pub id: WorkerId,
+    pub pool: PoolId,
+    pub name: String,
+    pub cpu_m: u64,
+    pub memory_mb: u64,
+    pub labels: BTreeMap<String, String>,
+    /// Where the agent serves job output.
+    pub logs_addr: String,
+    pub state: WorkerState,
+    pub registered_at_ms: u64,
+    /// Jobs placed here and not finished.
+    pub jobs: std::collections::BTreeSet<JobId>,
+    /// Resources those jobs hold.
+    pub used_cpu_m: u64,
+    pub used_memory_mb: u64,
+}
+
+impl Worker {
+    /// Can this worker take `spec` now (state, pool, free capacity)? A job's own
+    /// labels describe it; the pool is its selector.
+    pub fn fits(&self, spec: &JobSpec) -> bool {
+        self.state == WorkerState::Active
+            && spec.pool.as_ref().is_none_or(|p| *p == self.pool)
+            && self.used_cpu_m.saturating_add(spec.cpu_m) <= self.cpu_m
+            && self.used_memory_mb.saturating_add(spec.memory_mb) <= self.memory_mb
+    }
 }

@@ -1,7 +1,8 @@
 //! The result of applying one command. Rejections that follow from replicated
 //! state are values, replicated like any result, never errors of `apply`.
 
-use crate::model::{Job, Tenant};
+use crate::ids::{JobId, WorkerId};
+use crate::model::{Job, Tenant, Worker};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +13,14 @@ pub enum Outcome {
     JobSubmitted(Job),
     JobCancelled(Job),
     Rejected(Rejection),
+    WorkerRegistered(Worker),
+    /// The placements that held, each with its fencing token.
+    JobsAssigned(Vec<(JobId, WorkerId, u64)>),
+    JobStarted(Job),
+    JobFinished(Job),
+    /// The worker's jobs: re-queued ones, then those that ran out of retries.
+    WorkerLost { requeued: Vec<JobId>, lost: Vec<JobId> },
+    WorkerDraining(Worker),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

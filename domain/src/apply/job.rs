@@ -50,12 +50,14 @@ pub(crate) fn submit(state: &mut State, now: u64, c: &SubmitJob) -> Outcome {
         idempotency_key: c.idempotency_key.clone(),
         submitted_at_ms: now,
         updated_at_ms: now,
+        execution: Default::default(),
     };
     if let Some(key) = &c.idempotency_key {
         state.idempotency.insert((c.tenant_id, key.clone()), job.id);
     }
     let u = state.usage.entry(c.tenant_id).or_default();
     *u = Usage { cpu_m: u.cpu_m + job.spec.cpu_m, memory_mb: u.memory_mb + job.spec.memory_mb, jobs: u.jobs + 1 };
+    state.pending.insert(job.id);
     state.jobs.insert(job.id, job.clone());
     Outcome::JobSubmitted(job)
 }
@@ -72,12 +74,10 @@ pub(crate) fn cancel(state: &mut State, now: u64, c: &CancelJob) -> Outcome {
     }
     job.state = JobState::Cancelled;
     job.updated_at_ms = now;
-    let (tenant, cpu, mem) = (job.tenant_id, job.spec.cpu_m, job.spec.memory_mb);
+    job.execution.finished_at_ms = Some(now);
     let job = job.clone();
-    if let Some(u) = state.usage.get_mut(&tenant) {
-        u.cpu_m -= cpu;
-        u.memory_mb -= mem;
-        u.jobs -= 1;
-    }
+    // The worker, if any, learns of the cancel from its assignment stream and stops
+    // the process; its late report is refused because the job is finished.
+    super::worker::release(state, &job);
     Outcome::JobCancelled(job)
 }
