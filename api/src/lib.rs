@@ -24,6 +24,7 @@ pub mod dto;
 pub mod error;
 pub mod grpc;
 pub mod list;
+pub mod metrics;
 pub mod rest;
 
 pub use app::App;

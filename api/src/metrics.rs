@@ -1,0 +1,528 @@
+//! Prometheus metrics of one node, served as text by `GET /metrics`.
+//!
+//! ```text
+//!   raft.metrics() watch ──watch_raft──▶ hodei_raft_* gauges and counters
+//!   REST requests ──track (axum middleware)──▶ hodei_http_request_duration_seconds
+//!   gRPC requests ──instrument_grpc(routes)──▶ hodei_grpc_request_duration_seconds
+//!   render(node) ──reads the node's replicated State──▶ hodei_tenants, hodei_jobs, ...
+//! ```
+//!
+//! Wiring (done by the node binary):
+//!
+//! ```ignore
+//! let metrics = Metrics::new(per_tenant_labels);
+//! let _watch = metrics.watch_raft(node.clone());
+//! let rest = rest::router(app, max_body)
+//!     .merge(metrics.router(node.clone()))
+//!     .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::track));
+//! tonic::transport::Server::builder().add_routes(metrics.instrument_grpc(grpc::routes(app)));
+//! ```
+//!
+//! Conventions: every name starts with `hodei_`, durations are in seconds,
+//! counters end in `_total`, no job id is ever a label, and the `tenant` label
+//! appears only on gauges and only while `per_tenant_labels` is on. Every metric
+//! is documented in `docs/observability.md`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hodei_cluster::ClusterNode;
+use hodei_domain::JobState;
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use tokio::task::JoinHandle;
+
+/// The content type of the Prometheus text exposition format.
+pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+
+/// Latency buckets in seconds, for API requests: 1 ms to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Every job state, so each `hodei_jobs{state}` series exists (at 0) from start.
+const JOB_STATES: &[JobState] = &[
+    JobState::Pending,
+    JobState::Assigned,
+    JobState::Running,
+    JobState::Succeeded,
+    JobState::Failed,
+    JobState::Cancelled,
+    JobState::TimedOut,
+    JobState::Lost,
+];
+
+/// The quota resources of `hodei_tenant_quota_utilization_ratio{resource}`.
+pub const QUOTA_RESOURCES: &[&str] = &["cpu", "memory", "jobs"];
+
+/// The metrics of one node. Cheap to clone; every clone shares one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    per_tenant_labels: bool,
+    // Raft.
+    raft_term: IntGauge,
+    raft_is_leader: IntGauge,
+    raft_leader_changes: IntCounter,
+    raft_last_log_index: IntGauge,
+    raft_applied_index: IntGauge,
+    raft_apply_lag: IntGauge,
+    raft_snapshot_index: IntGauge,
+    raft_members: IntGauge,
+    raft_voters: IntGauge,
+    /// The (term, leader) last seen, to count leader changes once each.
+    last_leadership: Mutex<Option<(u64, u64)>>,
+    // API.
+    http_duration: HistogramVec,
+    grpc_duration: HistogramVec,
+    forwarded_writes: IntCounter,
+    // Domain, refreshed at scrape time.
+    tenants: IntGauge,
+    jobs: IntGaugeVec,
+    tenant_jobs: IntGaugeVec,
+    tenant_info: IntGaugeVec,
+    quota_utilization: GaugeVec,
+    quota_utilization_max: GaugeVec,
+    /// Serialises refresh-then-gather so concurrent scrapes see whole snapshots.
+    scrape: Mutex<()>,
+}
+
+/// What the Raft gauges are set from: one reading of openraft's `RaftMetrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaftSample {
+    /// This node's id.
+    pub id: u64,
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+    pub snapshot_index: u64,
+    /// Voters and learners in the effective membership.
+    pub members: u64,
+    pub voters: u64,
+}
+
+impl RaftSample {
+    /// Reads the node's current Raft metrics.
+    pub fn of(node: &ClusterNode) -> RaftSample {
+        let rx = node.raft().metrics();
+        let m = rx.borrow();
+        let membership = m.membership_config.membership();
+        RaftSample {
+            id: m.id,
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
+            snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
+            members: membership.nodes().count() as u64,
+            voters: membership.voter_ids().count() as u64,
+        }
+    }
+}
+
+/// What the domain gauges are set from, read from the replicated state in one go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DomainSample {
+    pub tenants: Vec<TenantSample>,
+    /// Jobs per state name (`PENDING`, ...), every known state present.
+    pub jobs: Vec<(&'static str, u64)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TenantSample {
+    /// The tenant id as clients see it (`tenant-3`).
+    pub id: String,
+    pub name: String,
+    /// Jobs per state name, only states with at least one job.
+    pub jobs: Vec<(&'static str, u64)>,
+    /// Utilisation per resource (`cpu`, `memory`, `jobs`); a zero quota gives none.
+    pub utilization: Vec<(&'static str, f64)>,
+}
+
+impl DomainSample {
+    /// Reads tenants, jobs and usage from `state`.
+    pub fn of(state: &hodei_domain::State) -> DomainSample {
+        use std::collections::BTreeMap;
+        let mut jobs: BTreeMap<&'static str, u64> = JOB_STATES.iter().map(|s| (s.as_str(), 0)).collect();
+        let mut per_tenant: BTreeMap<hodei_domain::TenantId, BTreeMap<&'static str, u64>> = BTreeMap::new();
+        for job in state.jobs() {
+            let name = job.state.as_str();
+            *jobs.entry(name).or_default() += 1;
+            *per_tenant.entry(job.tenant_id).or_default().entry(name).or_default() += 1;
+        }
+        let ratio = |used: u64, quota: u64| (quota > 0).then(|| used as f64 / quota as f64);
+        let tenants = state
+            .tenants()
+            .map(|t| {
+                let usage = state.usage(t.id);
+                let utilization = [
+                    ("cpu", ratio(usage.cpu_m, t.quota.cpu_m)),
+                    ("memory", ratio(usage.memory_mb, t.quota.memory_mb)),
+                    ("jobs", ratio(u64::from(usage.jobs), u64::from(t.quota.max_concurrent_jobs))),
+                ]
+                .into_iter()
+                .filter_map(|(r, v)| v.map(|v| (r, v)))
+                .collect();
+                TenantSample {
+                    id: t.id.to_string(),
+                    name: t.name.clone(),
+                    jobs: per_tenant.remove(&t.id).unwrap_or_default().into_iter().collect(),
+                    utilization,
+                }
+            })
+            .collect();
+        DomainSample { tenants, jobs: jobs.into_iter().collect() }
+    }
+}
+
+impl Metrics {
+    /// A registry with every Hodei metric, process metrics and `hodei_build_info`.
+    /// `per_tenant_labels: false` drops the `tenant` label (for very large tenant
+    /// counts): per-tenant series are replaced by the maximum over tenants.
+    pub fn new(per_tenant_labels: bool) -> Metrics {
+        Metrics::try_new(per_tenant_labels).expect("the metric definitions are valid and distinct")
+    }
+
+    fn try_new(per_tenant_labels: bool) -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntGaugeVec> {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let ratio_vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<GaugeVec> {
+            let g = GaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let counter = |name: &str, help: &str| -> prometheus::Result<IntCounter> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<HistogramVec> {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+
+        let build_info = gauge_vec("hodei_build_info", "Build of this node; always 1.", &["version"])?;
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+
+        let inner = Inner {
+            raft_term: gauge("hodei_raft_term", "Current Raft term of this node.")?,
+            raft_is_leader: gauge("hodei_raft_is_leader", "1 if this node is the Raft leader, else 0.")?,
+            raft_leader_changes: counter(
+                "hodei_raft_leader_changes_total",
+                "Leaderships (term, leader) this node has seen, the first included.",
+            )?,
+            raft_last_log_index: gauge("hodei_raft_last_log_index", "Index of the last entry in this node's log.")?,
+            raft_applied_index: gauge(
+                "hodei_raft_applied_index",
+                "Index of the last entry applied to this node's state machine.",
+            )?,
+            raft_apply_lag: gauge(
+                "hodei_raft_apply_lag",
+                "Entries in this node's log not yet applied (last log index - applied index).",
+            )?,
+            raft_snapshot_index: gauge(
+                "hodei_raft_snapshot_index",
+                "Last log index covered by this node's snapshot (0: none).",
+            )?,
+            raft_members: gauge("hodei_raft_members", "Voters and learners in the membership this node uses.")?,
+            raft_voters: gauge("hodei_raft_voters", "Voters in the membership this node uses.")?,
+            last_leadership: Mutex::new(None),
+            http_duration: histogram(
+                "hodei_http_request_duration_seconds",
+                "REST request duration in seconds, by route template, method and status.",
+                &["route", "method", "status"],
+            )?,
+            grpc_duration: histogram(
+                "hodei_grpc_request_duration_seconds",
+                "gRPC request duration in seconds (to response headers), by method and status code.",
+                &["method", "code"],
+            )?,
+            forwarded_writes: counter(
+                "hodei_forwarded_writes_total",
+                "Client writes this node received as a follower and forwarded to the leader.",
+            )?,
+            tenants: gauge("hodei_tenants", "Tenants in this node's replicated state.")?,
+            jobs: gauge_vec("hodei_jobs", "Jobs in this node's replicated state, by state.", &["state"])?,
+            tenant_jobs: gauge_vec(
+                "hodei_tenant_jobs",
+                "Jobs per tenant and state (only with per-tenant labels on).",
+                &["tenant", "state"],
+            )?,
+            tenant_info: gauge_vec(
+                "hodei_tenant_info",
+                "1 per tenant, mapping the tenant id label to its name (only with per-tenant labels on).",
+                &["tenant", "name"],
+            )?,
+            quota_utilization: ratio_vec(
+                "hodei_tenant_quota_utilization_ratio",
+                "Admitted usage over quota per tenant and resource (cpu, memory, jobs); only with per-tenant labels on.",
+                &["tenant", "resource"],
+            )?,
+            quota_utilization_max: ratio_vec(
+                "hodei_tenant_quota_utilization_max_ratio",
+                "Highest usage over quota across tenants, per resource (only with per-tenant labels off).",
+                &["resource"],
+            )?,
+            scrape: Mutex::new(()),
+            registry,
+            per_tenant_labels,
+        };
+        Ok(Metrics { inner: Arc::new(inner) })
+    }
+
+    /// The registry, for callers that add their own collectors.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn per_tenant_labels(&self) -> bool {
+        self.inner.per_tenant_labels
+    }
+
+    /// Sets the Raft gauges from one reading; counts a leader change when the
+    /// (term, leader) pair differs from the last one seen.
+    pub fn observe_raft(&self, s: RaftSample) {
+        let i = &self.inner;
+        i.raft_term.set(clamp(s.term));
+        i.raft_is_leader.set(i64::from(s.leader == Some(s.id)));
+        i.raft_last_log_index.set(clamp(s.last_log_index));
+        i.raft_applied_index.set(clamp(s.applied_index));
+        i.raft_apply_lag.set(clamp(s.last_log_index.saturating_sub(s.applied_index)));
+        i.raft_snapshot_index.set(clamp(s.snapshot_index));
+        i.raft_members.set(clamp(s.members));
+        i.raft_voters.set(clamp(s.voters));
+        if let Some(leader) = s.leader {
+            let mut last = i.last_leadership.lock().unwrap_or_else(|e| e.into_inner());
+            if *last != Some((s.term, leader)) {
+                *last = Some((s.term, leader));
+                i.raft_leader_changes.inc();
+            }
+        }
+    }
+
+    /// Follows the node's Raft metrics and updates the Raft gauges on every
+    /// change. The task ends when Raft shuts down; abort the handle to stop sooner.
+    pub fn watch_raft(&self, node: ClusterNode) -> JoinHandle<()> {
+        let metrics = self.clone();
+        let mut rx = node.raft().metrics();
+        tokio::spawn(async move {
+            loop {
+                rx.borrow_and_update();
+                metrics.observe_raft(RaftSample::of(&node));
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    /// Records one REST request. `route` must be a route template
+    /// (`/api/v1/jobs/{id}`), never a raw path.
+    pub fn observe_http(&self, route: &str, method: &http::Method, status: u16, elapsed: Duration) {
+        self.inner
+            .http_duration
+            .with_label_values(&[route, method_label(method), &status.to_string()])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one gRPC call. `method` is the full path (`/hodei.v1.JobService/GetJob`).
+    pub fn observe_grpc(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+        // An unknown method answers Unimplemented: its path is client-chosen, so it
+        // must not become a label value.
+        let method = if code == tonic::Code::Unimplemented { "unknown" } else { method };
+        self.inner
+            .grpc_duration
+            .with_label_values(&[method, grpc_code_label(code)])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a client write this node forwarded to the leader.
+    pub fn forwarded_write(&self) {
+        self.inner.forwarded_writes.inc();
+    }
+
+    /// Counts a client write as forwarded when `node` is not the leader as it
+    /// arrives (call it just before `node.write(..)`).
+    pub fn count_write(&self, node: &ClusterNode) {
+        if !node.is_leader() {
+            self.forwarded_write();
+        }
+    }
+
+    /// Sets the domain gauges from one reading of the replicated state. Tenants
+    /// gone since the last scrape lose their series.
+    pub fn observe_domain(&self, d: &DomainSample) {
+        let i = &self.inner;
+        i.tenants.set(clamp(d.tenants.len() as u64));
+        for (state, n) in &d.jobs {
+            i.jobs.with_label_values(&[state]).set(clamp(*n));
+        }
+        i.tenant_jobs.reset();
+        i.tenant_info.reset();
+        i.quota_utilization.reset();
+        i.quota_utilization_max.reset();
+        if i.per_tenant_labels {
+            for t in &d.tenants {
+                i.tenant_info.with_label_values(&[t.id.as_str(), t.name.as_str()]).set(1);
+                for (state, n) in &t.jobs {
+                    i.tenant_jobs.with_label_values(&[t.id.as_str(), state]).set(clamp(*n));
+                }
+                for (resource, v) in &t.utilization {
+                    i.quota_utilization.with_label_values(&[t.id.as_str(), resource]).set(*v);
+                }
+            }
+        } else {
+            for resource in QUOTA_RESOURCES {
+                let max = d
+                    .tenants
+                    .iter()
+                    .flat_map(|t| t.utilization.iter())
+                    .filter(|(r, _)| r == resource)
+                    .map(|(_, v)| *v)
+                    .fold(0.0_f64, f64::max);
+                i.quota_utilization_max.with_label_values(&[resource]).set(max);
+            }
+        }
+    }
+
+    /// Everything in Prometheus text format, with the Raft gauges and the domain
+    /// gauges refreshed from `node` first.
+    pub fn render(&self, node: &ClusterNode) -> String {
+        let domain = node.state_machine().read(DomainSample::of);
+        self.observe_raft(RaftSample::of(node));
+        self.render_with(&domain)
+    }
+
+    /// Everything in Prometheus text format, with the domain gauges set from
+    /// `domain` (the Raft gauges as last observed).
+    pub fn render_with(&self, domain: &DomainSample) -> String {
+        let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        self.observe_domain(domain);
+        self.encode()
+    }
+
+    fn encode(&self) -> String {
+        let families = self.inner.registry.gather();
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// `GET /metrics` for `node`, to merge into the REST router.
+    pub fn router(&self, node: ClusterNode) -> Router {
+        let metrics = self.clone();
+        Router::new().route(
+            "/metrics",
+            get(move || {
+                let body = metrics.render(&node);
+                async move { ([(http::header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response() }
+            }),
+        )
+    }
+
+    /// The gRPC routes with every call timed into `hodei_grpc_request_duration_seconds`.
+    pub fn instrument_grpc(&self, routes: tonic::service::Routes) -> tonic::service::Routes {
+        let router = routes.into_axum_router().layer(axum::middleware::from_fn_with_state(self.clone(), track_grpc));
+        tonic::service::Routes::from(router)
+    }
+}
+
+/// Axum middleware timing every REST request into
+/// `hodei_http_request_duration_seconds{route, method, status}`. Add it with
+/// `router.layer(axum::middleware::from_fn_with_state(metrics.clone(), track))`;
+/// requests that match no route are labelled `route="unmatched"`.
+pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let route = route.as_deref().unwrap_or("unmatched");
+    metrics.observe_http(route, &method, resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+/// Axum middleware for gRPC routes (see [`Metrics::instrument_grpc`]). The code
+/// is the `grpc-status` of a trailers-only response (every error tonic returns
+/// from a unary handler), else OK; the time is to the response headers.
+pub async fn track_grpc(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let code = resp
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from_i32)
+        .unwrap_or(if resp.status().is_success() { tonic::Code::Ok } else { tonic::Code::Unknown });
+    metrics.observe_grpc(&method, code, start.elapsed());
+    resp
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Standard methods by name; anything else is `OTHER` (a client-chosen method
+/// must not become a label value).
+fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// gRPC status names as in the gRPC spec (`OK`, `NOT_FOUND`, ...).
+fn grpc_code_label(c: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match c {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
