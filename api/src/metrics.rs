@@ -451,6 +451,9 @@ impl Metrics {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// Axum middleware timing every REST request into
 /// `hodei_http_request_duration_seconds{route, method, status}`. Add it with
 /// `router.layer(axum::middleware::from_fn_with_state(metrics.clone(), track))`;
@@ -467,7 +470,8 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
 
 /// Axum middleware for gRPC routes (see [`Metrics::instrument_grpc`]). The code
 /// is the `grpc-status` of a trailers-only response (every error tonic returns
-/// from a unary handler), else OK; the time is to the response headers.
+/// from a unary handler), else OK for a 2xx (the status then follows in the
+/// trailers, which are not inspected); the time is to the response headers.
 pub async fn track_grpc(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.uri().path().to_owned();
@@ -478,9 +482,24 @@ pub async fn track_grpc(State(metrics): State<Metrics>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
         .map(tonic::Code::from_i32)
-        .unwrap_or(if resp.status().is_success() { tonic::Code::Ok } else { tonic::Code::Unknown });
+        .unwrap_or_else(|| code_of_http_status(resp.status()));
     metrics.observe_grpc(&method, code, start.elapsed());
     resp
+}
+
+/// The gRPC code of a response without `grpc-status` in its headers: OK for a
+/// success (the status follows in the trailers), else the gRPC spec's mapping of
+/// HTTP statuses (404, an unknown path, is UNIMPLEMENTED).
+fn code_of_http_status(status: http::StatusCode) -> tonic::Code {
+    match status.as_u16() {
+        200..=299 => tonic::Code::Ok,
+        400 => tonic::Code::Internal,
+        401 => tonic::Code::Unauthenticated,
+        403 => tonic::Code::PermissionDenied,
+        404 => tonic::Code::Unimplemented,
+        429 | 502 | 503 | 504 => tonic::Code::Unavailable,
+        _ => tonic::Code::Unknown,
+    }
 }
 
 fn clamp(v: u64) -> i64 {
