@@ -97,7 +97,7 @@ impl Cluster {
                 NodeProcess::spawn(s)
             })
             .collect();
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             dir,
             nodes,
             secret: SECRET.to_vec(),
@@ -175,13 +175,24 @@ impl Cluster {
         self.nodes.iter().position(|n| n.spec.id == id).expect("known node id")
     }
 
-    pub async fn wait_for_all_ready(&self) {
+    /// Waits until every running node answers `/ready`; on failure the panic
+    /// carries every node's log.
+    pub async fn wait_for_all_ready(&mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         for i in self.running() {
-            wait_for(&format!("node {} to be ready", i + 1), Duration::from_secs(30), || async {
-                let r = self.client.call(Method::GET, &self.url(i, "/ready"), None, None, &[]).await.ok()?;
-                (r.status == 200).then_some(())
-            })
-            .await;
+            loop {
+                if let Some(status) = self.nodes[i].exited() {
+                    panic!("node {} exited ({status}) before it was ready\n{}", i + 1, self.logs());
+                }
+                let r = self.client.call(Method::GET, &self.url(i, "/ready"), None, None, &[]).await;
+                if r.is_ok_and(|r| r.status == 200) {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    panic!("timed out after 30s waiting for node {} to be ready\n{}", i + 1, self.logs());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 

@@ -96,6 +96,11 @@ impl NodeProcess {
         self.child.is_some()
     }
 
+    /// The exit status if the process has died on its own.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
     /// The node's log so far, for failure messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.spec.data_dir.with_extension("log")).unwrap_or_default();
