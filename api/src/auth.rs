@@ -21,6 +21,8 @@ pub enum Role {
     Tenant,
     /// Read-only, all tenants.
     Viewer,
+    /// A worker agent: registers, heartbeats, reports its jobs.
+    Worker,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

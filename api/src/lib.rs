@@ -14,6 +14,7 @@
 //! - [`dto`]: JSON request and response shapes, with bounds on every field.
 //! - [`list`]: paginated, bounded listing with filters.
 //! - [`rest`]: routes and extractors; [`grpc`]: `hodei.v1` services.
+//! - [`workers`]: registration, leases, fenced reports, job output.
 //!
 //! Tenancy: a tenant token reading another tenant's job or tenant answers 404,
 //! exactly as an unknown id would; acting for another tenant answers 403.
@@ -26,6 +27,7 @@ pub mod grpc;
 pub mod list;
 pub mod metrics;
 pub mod rest;
+pub mod workers;
 
 pub use app::App;
 pub use auth::{Authenticator, Claims, Principal, Role};

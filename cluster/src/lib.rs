@@ -19,6 +19,8 @@
 //! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
 //!   [`peers`]: channel cache; [`codec`]: versioned payloads.
 //! - [`filter`]: the transport filter that drops or delays messages per link.
+//! - [`leader`]: leader-only loops (dispatch, worker-lease expiry) that only propose.
+//! - [`liveness`]: worker leases held in the leader's memory; [`heartbeat`]: relaying them.
 //! - [`error`]: not-leader/unavailable, maybe-committed and invalid kept apart.
 
 pub mod backup;
@@ -26,6 +28,9 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod filter;
+pub mod heartbeat;
+pub mod leader;
+pub mod liveness;
 pub mod membership;
 pub mod network;
 pub mod node;

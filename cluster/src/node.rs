@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     /// Milliseconds since `started` at the last append-entries from a leader.
     pub(crate) last_leader_contact_ms: AtomicU64,
     pub(crate) started: Instant,
+    /// Worker leases (meaningful on the leader only).
+    pub(crate) liveness: crate::liveness::Liveness,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -70,6 +72,7 @@ impl ClusterNode {
                 config,
                 last_leader_contact_ms: AtomicU64::new(u64::MAX),
                 started: Instant::now(),
+                liveness: Default::default(),
                 stop,
                 tasks: Default::default(),
             }),
@@ -77,7 +80,8 @@ impl ClusterNode {
         node.serve_peers(peer_listener, stop_rx);
         node.bootstrap_or_join().await?;
         let advertiser = tokio::spawn(membership::advertise_self(node.clone()));
-        node.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(advertiser);
+        let leader_loops = tokio::spawn(crate::leader::run(node.clone()));
+        node.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).extend([advertiser, leader_loops]);
         Ok(node)
     }
 

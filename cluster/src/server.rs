@@ -75,6 +75,11 @@ impl RaftService for PeerService {
         Ok(Response::new(ReadIndexReply { read_index, leader_id }))
     }
 
+    async fn worker_heartbeat(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let worker: hodei_domain::WorkerId = codec::decode(req.get_ref())?;
+        reply(&self.node.record_heartbeat(worker))
+    }
+
     async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
         let (applied_index, state_hash) = self.node.state_machine().state_hash();
         Ok(Response::new(StatusReply {

@@ -89,12 +89,9 @@ pub struct DevArgs {
     /// Node i serves Raft peers on 127.0.0.1:(peer-base + i)
     #[arg(long, default_value_t = 10090, value_name = "PORT")]
     pub peer_base: u16,
-    /// Workers kept running in the static pool
+    /// Worker agents to start in the `default` pool
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub workers_static: u32,
-    /// Most workers the dynamic pool may start
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub workers_dynamic_max: u32,
 }
 
 impl DevArgs {
@@ -111,8 +108,8 @@ pub struct TokenArgs {
     /// The cluster's JWT secret file
     #[arg(long, value_name = "FILE")]
     pub secret_file: PathBuf,
-    /// admin, tenant or viewer
-    #[arg(long, value_parser = ["admin", "tenant", "viewer"])]
+    /// admin, tenant, viewer or worker
+    #[arg(long, value_parser = ["admin", "tenant", "viewer", "worker"])]
     pub role: String,
     /// The tenant id, required for tenant tokens
     #[arg(long, value_name = "ID")]
@@ -201,7 +198,7 @@ mod tests {
     #[test]
     fn dev_defaults_and_ports() {
         let Command::Dev(d) = parse(&["dev"]).unwrap() else { panic!() };
-        assert_eq!((d.nodes, d.workers_static, d.workers_dynamic_max), (3, 2, 4));
+        assert_eq!((d.nodes, d.workers_static), (3, 2));
         assert_eq!(d.data_dir, PathBuf::from("./hodei-dev"));
         assert_eq!(d.ports(1), Some((8081, 9091, 10091)));
         let Command::Dev(d) = parse(&["dev", "--nodes", "5", "--http-base", "65534"]).unwrap() else { panic!() };

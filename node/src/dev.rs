@@ -19,6 +19,11 @@ struct DevNode {
     http: String,
     grpc: String,
     peer: String,
+}
+
+/// A child process `hodei dev` supervises and stops: a node or a worker.
+struct Proc {
+    label: String,
     child: Child,
 }
 
@@ -47,6 +52,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let initial: String =
         (1..=args.nodes).map(|i| format!("{i}={}", addr(args.peer_base, i))).collect::<Vec<_>>().join(",");
     let mut nodes = Vec::new();
+    let mut procs = Vec::new();
     for id in 1..=args.nodes {
         let (http, grpc, peer) = (addr(args.http_base, id), addr(args.grpc_base, id), addr(args.peer_base, id));
         let log = std::fs::File::create(dir.join(format!("node{id}.log")))?;
@@ -63,19 +69,39 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting node {id}"))?;
-        nodes.push(DevNode { id, http, grpc, peer, child });
+        procs.push(Proc { label: format!("node {id}"), child });
+        nodes.push(DevNode { id, http, grpc, peer });
     }
     println!("hodei dev: {} nodes, data in {}", args.nodes, dir.display());
     for n in &nodes {
-        println!("  node {}: REST http://{}  gRPC {}  peer {}  (pid {}, log {}/node{}.log)", n.id, n.http, n.grpc, n.peer, n.child.id(), dir.display(), n.id);
+        println!("  node {}: REST http://{}  gRPC {}  peer {}  (log {}/node{}.log)", n.id, n.http, n.grpc, n.peer, dir.display(), n.id);
     }
     println!("  admin token: {}", token_file.display());
     println!("  try: curl -H \"Authorization: Bearer $(cat {})\" http://{}/api/v1/cluster", token_file.display(), nodes[0].http);
     println!("Ctrl-C stops every node.");
 
     wait_for_ready(&nodes).await;
-    supervise(&mut nodes).await;
-    stop_all(&mut nodes);
+    let endpoints = nodes.iter().map(|n| n.grpc.clone()).collect::<Vec<_>>().join(",");
+    let token = std::fs::read_to_string(&token_file)?;
+    for w in 1..=args.workers_static {
+        let log = std::fs::File::create(dir.join(format!("worker{w}.log")))?;
+        let child = Command::new(&exe)
+            .arg("worker")
+            .args(["--endpoints", &endpoints, "--pool", "default", "--name", &format!("dev-worker-{w}")])
+            .arg("--work-dir")
+            .arg(dir.join(format!("worker{w}")))
+            .env("HODEI_TOKEN", token.trim())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting worker {w}"))?;
+        procs.push(Proc { label: format!("worker {w}"), child });
+    }
+    println!("  {} workers in pool `default` (logs {}/worker<N>.log)", args.workers_static, dir.display());
+    println!("  try: hodei job submit --tenant <id> -- echo hello; hodei job logs <job id>");
+    supervise(&mut procs).await;
+    stop_all(&mut procs);
     Ok(())
 }
 
@@ -104,8 +130,8 @@ async fn probe(addr: &str, path: &str) -> Option<u16> {
     std::str::from_utf8(&buf[9..12]).ok()?.parse().ok()
 }
 
-/// Runs until Ctrl-C or SIGTERM; reports nodes that exit on their own.
-async fn supervise(nodes: &mut [DevNode]) {
+/// Runs until Ctrl-C or SIGTERM; reports processes that exit on their own.
+async fn supervise(procs: &mut [Proc]) {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -113,9 +139,9 @@ async fn supervise(nodes: &mut [DevNode]) {
             _ = tokio::signal::ctrl_c() => break,
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => break,
             _ = tick.tick() => {
-                for n in nodes.iter_mut() {
-                    if let Ok(Some(status)) = n.child.try_wait() {
-                        eprintln!("node {} exited ({status}); the others keep running", n.id);
+                for p in procs.iter_mut() {
+                    if let Ok(Some(status)) = p.child.try_wait() {
+                        eprintln!("{} exited ({status}); the others keep running", p.label);
                     }
                 }
             }
@@ -123,19 +149,20 @@ async fn supervise(nodes: &mut [DevNode]) {
     }
 }
 
-fn stop_all(nodes: &mut [DevNode]) {
-    println!("stopping {} nodes", nodes.len());
-    for n in nodes.iter() {
+/// Workers first (they drain), then nodes; SIGTERM, then SIGKILL after 10 s.
+fn stop_all(procs: &mut [Proc]) {
+    println!("stopping {} processes", procs.len());
+    for n in procs.iter().rev() {
         // SAFETY: kill(2) on a child pid we spawned and have not yet reaped.
         unsafe { libc::kill(n.child.id() as i32, libc::SIGTERM) };
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    for n in nodes.iter_mut() {
+    for n in procs.iter_mut().rev() {
         loop {
             match n.child.try_wait() {
                 Ok(Some(_)) | Err(_) => break,
                 Ok(None) if Instant::now() >= deadline => {
-                    eprintln!("node {} did not stop in time; killing it", n.id);
+                    eprintln!("{} did not stop in time; killing it", n.label);
                     let _ = n.child.kill();
                     let _ = n.child.wait();
                     break;
@@ -144,7 +171,7 @@ fn stop_all(nodes: &mut [DevNode]) {
             }
         }
     }
-    println!("all nodes stopped");
+    println!("all stopped");
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {

@@ -15,7 +15,8 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<String> {
         "admin" => Role::Admin,
         "tenant" => Role::Tenant,
         "viewer" => Role::Viewer,
-        other => anyhow::bail!("unknown role {other:?}: use admin, tenant or viewer"),
+        "worker" => Role::Worker,
+        other => anyhow::bail!("unknown role {other:?}: use admin, tenant, viewer or worker"),
     };
     anyhow::ensure!(role != Role::Tenant || args.tenant.is_some(), "a tenant token needs --tenant <id>");
     let tenant = args

@@ -6,6 +6,7 @@ mod extract;
 mod health;
 mod jobs;
 mod tenants;
+mod workers;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -31,6 +32,9 @@ pub fn router(app: App, max_body_bytes: usize) -> Router {
         .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::get))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{id}/logs", get(workers::logs))
+        .route("/api/v1/workers", get(workers::list))
+        .route("/api/v1/workers/{id}/drain", post(workers::drain))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(app)

@@ -91,6 +91,13 @@ pub enum JobVerb {
     },
     /// Cancel a job.
     Cancel { id: u64 },
+    /// Print the tail of a job's output.
+    Logs {
+        id: u64,
+        /// Bytes from the end (at most 1 MiB).
+        #[arg(long)]
+        tail: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,15 @@ pub async fn job(cmd: JobCmd) -> Result<(), ClientError> {
             print(&c.json(Method::GET, &format!("/api/v1/jobs{q}"), None, &[]).await?, out, JOB);
         }
         JobVerb::Cancel { id } => print(&c.json(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), None, &[]).await?, out, JOB),
+        JobVerb::Logs { id, tail } => {
+            let q = query(&[("tail", tail.map(|t| t.to_string()))]);
+            let (status, bytes) = c.send(Method::GET, &format!("/api/v1/jobs/{id}/logs{q}"), None, &[]).await?;
+            if status != 200 {
+                let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                return Err(ClientError { code: if status >= 500 { 3 } else { 1 }, message: format!("{status}: {}", v["error"]["message"]) });
+            }
+            output::emit(&String::from_utf8_lossy(&bytes));
+        }
     }
     Ok(())
 }
@@ -87,10 +96,10 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<(), ClientError> {
     let out = cmd.client.output;
     let show = |v: &Value| {
         if out.is_none() || out == Some(crate::cli::OutputFormat::Table) {
-            println!(
-                "node {} answering; leader {}; term {}; commit index {}",
+            output::emit(&format!(
+                "node {} answering; leader {}; term {}; commit index {}\n",
                 v["node_id"], v["leader_id"], v["term"], v["commit_index"]
-            );
+            ));
             let members: Value = json!({ "items": v["members"] });
             print(&members, Some(crate::cli::OutputFormat::Table), MEMBER);
         } else {

@@ -14,19 +14,28 @@ pub const TENANT: Columns = &["id", "name", "email", "quota.cpu_m", "quota.memor
 pub const JOB: Columns = &["id", "tenant_id", "state", "cpu_m", "memory_mb", "pool", "command"];
 pub const MEMBER: Columns = &["id", "voter", "peer_addr", "http_addr", "grpc_addr", "applied_index"];
 
+/// Writes to stdout; a closed pipe (`hodei job list | head`) ends quietly.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
 pub fn print(value: &Value, format: Option<OutputFormat>, columns: Columns) {
     let format = format.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
-        OutputFormat::Yaml => print!("{}", serde_saphyr::to_string(value).unwrap_or_default()),
+        OutputFormat::Json => emit(&format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default())),
+        OutputFormat::Yaml => emit(&serde_saphyr::to_string(value).unwrap_or_default()),
         OutputFormat::Table => {
             let rows: Vec<&Value> = match value.get("items").and_then(Value::as_array) {
                 Some(items) => items.iter().collect(),
                 None => vec![value],
             };
-            print!("{}", table(&rows, columns));
+            emit(&table(&rows, columns));
             if let Some(next) = value.get("next_cursor").and_then(Value::as_u64) {
-                println!("(more: --cursor {next})");
+                emit(&format!("(more: --cursor {next})\n"));
             }
         }
     }
