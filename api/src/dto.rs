@@ -212,6 +212,16 @@ pub struct JobBody {
     pub idempotency_key: Option<String>,
     pub submitted_at_ms: u64,
     pub updated_at_ms: u64,
+    /// The worker of the current (or last) placement.
+    pub worker_id: Option<u64>,
+    /// Placements so far.
+    pub attempts: u32,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub run_ms: Option<u64>,
+    pub cpu_ms: Option<u64>,
+    pub peak_memory_kb: Option<u64>,
 }
 
 impl From<&Job> for JobBody {
@@ -232,6 +242,18 @@ impl From<&Job> for JobBody {
             idempotency_key: j.idempotency_key.clone(),
             submitted_at_ms: j.submitted_at_ms,
             updated_at_ms: j.updated_at_ms,
+            worker_id: j.execution.placement.map(|p| p.worker.0),
+            attempts: j.execution.attempts,
+            started_at_ms: j.execution.started_at_ms,
+            finished_at_ms: j.execution.finished_at_ms,
+            exit_code: match j.execution.ending {
+                Some(hodei_domain::RunEnding::Succeeded) => Some(0),
+                Some(hodei_domain::RunEnding::Failed { exit_code }) => exit_code,
+                _ => None,
+            },
+            run_ms: j.execution.usage.map(|u| u.run_ms),
+            cpu_ms: j.execution.usage.map(|u| u.cpu_ms),
+            peak_memory_kb: j.execution.usage.map(|u| u.peak_memory_kb),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
 
 use crate::client::{Client, Reply};
-use crate::process::{free_port, NodeProcess, NodeSpec};
+use crate::process::{free_port, NodeProcess, NodeSpec, WorkerProcess};
 use crate::wait_for;
 
 pub struct ClusterOptions {
@@ -240,6 +240,29 @@ impl Cluster {
         };
         self.nodes.push(NodeProcess::spawn(spec));
         self.nodes.len() - 1
+    }
+
+    /// Starts a worker agent in `pool` that knows every node's gRPC address.
+    pub fn spawn_worker(&self, pool: &str, n: usize) -> WorkerProcess {
+        let endpoints = self.nodes.iter().map(|x| x.spec.grpc.clone()).collect::<Vec<_>>().join(",");
+        WorkerProcess::spawn(&endpoints, &self.admin, pool, self.dir.path().join(format!("worker{n}")))
+    }
+
+    /// Waits until job `id` (read through node `i`) satisfies `done`, and returns it.
+    pub async fn wait_for_job(&self, i: usize, id: u64, what: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(r) = self.get(i, &format!("/api/v1/jobs/{id}")).await {
+                if r.status == 200 && done(&r.json) {
+                    return r.json;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                let last = self.get(i, &format!("/api/v1/jobs/{id}")).await.map(|r| r.json).unwrap_or_default();
+                panic!("timed out after {timeout:?} waiting for job {id} to be {what}; last seen {last}\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Installs transport-filter rules on node `i` (target id -> "drop").

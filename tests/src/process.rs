@@ -114,3 +114,41 @@ impl Drop for NodeProcess {
         self.kill();
     }
 }
+
+/// A `hodei worker` agent process.
+pub struct WorkerProcess {
+    pub work_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl WorkerProcess {
+    pub fn spawn(endpoints: &str, token: &str, pool: &str, work_dir: PathBuf) -> Self {
+        std::fs::create_dir_all(&work_dir).expect("worker dir");
+        let log = std::fs::File::create(work_dir.with_extension("log")).expect("worker log");
+        let child = Command::new(hodei_bin())
+            .args(["worker", "--endpoints", endpoints, "--pool", pool, "--heartbeat", "500ms"])
+            .arg("--work-dir")
+            .arg(&work_dir)
+            .env("HODEI_TOKEN", token)
+            .env("HODEI_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn hodei worker");
+        WorkerProcess { work_dir, child: Some(child) }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -255,20 +255,28 @@ fn names_follow_prometheus_conventions() {
     }
 }
 
-/// The rendered text as `promtool check metrics` sees it. Writes it to
-/// `$HODEI_METRICS_SAMPLE` when set (scripts/check-deploy lints that file), and
-/// runs promtool itself when it is on the PATH; installs nothing.
+/// The rendered text as `promtool check metrics` sees it, with per-tenant labels
+/// on and off. Writes them to `$HODEI_METRICS_SAMPLE` and
+/// `$HODEI_METRICS_SAMPLE.no-tenant-labels` when set (scripts/check-deploy lints
+/// those files), and runs promtool itself when it is on the PATH; installs nothing.
 #[test]
 fn sample_output_passes_promtool_when_available() {
-    let m = Metrics::new(true);
-    m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
-    m.observe_http("/api/v1/jobs/{id}", &http::Method::GET, 200, Duration::from_millis(3));
-    m.observe_grpc("/hodei.v1.JobService/GetJob", tonic::Code::Ok, Duration::from_millis(2));
-    m.forwarded_write();
-    let text = m.render_with(&DomainSample::of(&sample_state()));
-    if let Ok(path) = std::env::var("HODEI_METRICS_SAMPLE") {
-        std::fs::write(&path, &text).unwrap();
+    for per_tenant_labels in [true, false] {
+        let m = Metrics::new(per_tenant_labels);
+        m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
+        m.observe_http("/api/v1/jobs/{id}", &http::Method::GET, 200, Duration::from_millis(3));
+        m.observe_grpc("/hodei.v1.JobService/GetJob", tonic::Code::Ok, Duration::from_millis(2));
+        m.forwarded_write();
+        let text = m.render_with(&DomainSample::of(&sample_state()));
+        if let Ok(path) = std::env::var("HODEI_METRICS_SAMPLE") {
+            let path = if per_tenant_labels { path } else { format!("{path}.no-tenant-labels") };
+            std::fs::write(&path, &text).unwrap();
+        }
+        promtool_check_metrics(&text);
     }
+}
+
+fn promtool_check_metrics(text: &str) {
     let child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
