@@ -9,6 +9,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use axum::response::IntoResponse;
+use hodei_api::metrics::Metrics;
 use hodei_api::{App, Authenticator};
 use hodei_cluster::{ClusterConfig, ClusterNode, NodeInfo, RaftTiming};
 
@@ -50,9 +52,11 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
         auth: Authenticator::hs256(&secret),
         fault_injection: std::env::var("HODEI_FAULT_INJECTION").is_ok_and(|v| v == "1"),
     };
+    let metrics = Metrics::new(true);
+    let raft_metrics = metrics.watch_raft(node.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let rest = tokio::spawn(serve_rest(http, app.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
-    let grpc = tokio::spawn(serve_grpc(grpc, app, stop_rx));
+    let rest = tokio::spawn(serve_rest(http, app.clone(), metrics.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
+    let grpc = tokio::spawn(serve_grpc(grpc, app, metrics, stop_rx));
     shutdown.await;
     tracing::info!(id = config.id, "shutting down");
     let _ = stop_tx.send(true);
@@ -61,6 +65,7 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
         let _ = grpc.await;
     })
     .await;
+    raft_metrics.abort();
     node.shutdown().await;
     tracing::info!(id = config.id, "stopped");
     Ok(())
@@ -74,14 +79,31 @@ async fn until_stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn serve_rest(listener: TcpListener, app: App, max_body: usize, stop: watch::Receiver<bool>) {
-    let router = hodei_api::rest::router(app, max_body);
+async fn serve_rest(listener: TcpListener, app: App, metrics: Metrics, max_body: usize, stop: watch::Receiver<bool>) {
+    // `/metrics` is open, for Prometheus; its `/api/` twin needs a token like every
+    // `/api/` route.
+    let node = app.cluster.clone();
+    let (m, auth) = (metrics.clone(), app.auth.clone());
+    let prometheus = axum::routing::get(move |headers: axum::http::HeaderMap| {
+        let (m, auth, node) = (m.clone(), auth.clone(), node.clone());
+        async move {
+            let token = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            match auth.verify_header(token) {
+                Ok(_) => ([(axum::http::header::CONTENT_TYPE, hodei_api::metrics::CONTENT_TYPE)], m.render(&node)).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+    });
+    let router = hodei_api::rest::router(app.clone(), max_body)
+        .merge(metrics.router(app.cluster.clone()))
+        .route("/api/v1/metrics/prometheus", prometheus)
+        .layer(axum::middleware::from_fn_with_state(metrics, hodei_api::metrics::track));
     if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(until_stopped(stop)).await {
         tracing::error!(error = %e, "REST server stopped");
     }
 }
 
-async fn serve_grpc(listener: TcpListener, app: App, stop: watch::Receiver<bool>) {
+async fn serve_grpc(listener: TcpListener, app: App, metrics: Metrics, stop: watch::Receiver<bool>) {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
     let reflection = || {
@@ -96,7 +118,7 @@ async fn serve_grpc(listener: TcpListener, app: App, stop: watch::Receiver<bool>
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let result = tonic::transport::Server::builder()
         .tcp_nodelay(true)
-        .add_routes(hodei_api::grpc::routes(app))
+        .add_routes(metrics.instrument_grpc(hodei_api::grpc::routes(app)))
         .add_service(health_service)
         .add_service(v1)
         .add_service(v1alpha)
