@@ -22,9 +22,10 @@ pub struct Written {
     pub outcome: Outcome,
 }
 
-/// The forwarded-write payload of `hodei.raft.v1.RaftService/Forward`.
+/// The forwarded-write payload of `hodei.raft.v1.RaftService/Forward` (a wire
+/// format: see the golden test).
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ForwardRequest {
+pub struct ForwardRequest {
     pub command: Command,
 }
 

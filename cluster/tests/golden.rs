@@ -1,0 +1,70 @@
+//! Golden bytes for the peer wire payloads (`hodei.raft.v1.Payload`, version 1):
+//! a forwarded write, a membership change, its reply and an openraft append
+//! request. Bytes written by this build must decode in later builds; a change
+//! that alters them fails here until the wire version is bumped and the old one
+//! still read. `HODEI_BLESS=1` rewrites the fixtures.
+
+use std::path::PathBuf;
+
+use hodei_cluster::codec::{self, WIRE_VERSION};
+use hodei_cluster::write::ForwardRequest;
+use hodei_cluster::{ClusterError, LeaderHint, MembershipChange, NodeInfo, Written};
+use hodei_domain::command::SubmitJob;
+use hodei_domain::{Command, JobSpec, Proposal, Rejection, Outcome, TenantId};
+use hodei_raft_store::{Entry, LogId, TypeConfig, Vote};
+use openraft::raft::AppendEntriesRequest;
+use openraft::{CommittedLeaderId, EntryPayload};
+use serde::{de::DeserializeOwned, Serialize};
+
+fn check<T: Serialize + DeserializeOwned + std::fmt::Debug>(name: &str, value: &T) {
+    let payload = codec::encode(value).unwrap();
+    assert_eq!(payload.version, WIRE_VERSION);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &payload.payload).unwrap();
+    }
+    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run once with HODEI_BLESS=1)", path.display()));
+    assert_eq!(payload.payload, golden, "{name}: the wire encoding changed");
+    let decoded: T = codec::decode(&hodei_proto::raft::v1::Payload { version: WIRE_VERSION, payload: golden }).unwrap();
+    assert_eq!(format!("{decoded:?}"), format!("{value:?}"), "{name}: decodes to something else");
+}
+
+fn submit() -> Command {
+    Command::SubmitJob(SubmitJob {
+        tenant_id: TenantId(3),
+        spec: JobSpec { command: vec!["echo".into(), "hello".into()], cpu_m: 500, memory_mb: 256, ..Default::default() },
+        idempotency_key: Some("k-1".into()),
+    })
+}
+
+#[test]
+fn forwarded_writes_and_their_replies_keep_their_bytes() {
+    check("forward-request-v1.bin", &ForwardRequest { command: submit() });
+    let ok: Result<Written, ClusterError> = Ok(Written { index: 42, outcome: Outcome::Rejected(Rejection::QuotaExceeded { resource: "cpu_m".into(), used: 3500, requested: 1000, limit: 4000 }) });
+    check("forward-reply-ok-v1.bin", &ok);
+    let hint = LeaderHint { id: 2, node: Some(NodeInfo { peer_addr: "10.0.0.2:10091".into(), http_addr: "10.0.0.2:8081".into(), grpc_addr: "10.0.0.2:9091".into() }) };
+    let err: Result<Written, ClusterError> = Err(ClusterError::unavailable("not the leader", Some(hint)));
+    check("forward-reply-unavailable-v1.bin", &err);
+}
+
+#[test]
+fn membership_changes_keep_their_bytes() {
+    let node = NodeInfo { peer_addr: "10.0.0.4:10091".into(), http_addr: "10.0.0.4:8081".into(), grpc_addr: "10.0.0.4:9091".into() };
+    check("membership-add-v1.bin", &MembershipChange::Add { id: 4, node, learner_only: false });
+    check("membership-remove-v1.bin", &MembershipChange::Remove { id: 2 });
+}
+
+#[test]
+fn raft_append_requests_keep_their_bytes() {
+    let log_id = |i| LogId::new(CommittedLeaderId::new(3, 1), i);
+    let req: AppendEntriesRequest<TypeConfig> = AppendEntriesRequest {
+        vote: Vote::new_committed(3, 1),
+        prev_log_id: Some(log_id(9)),
+        entries: vec![
+            Entry { log_id: log_id(10), payload: EntryPayload::Blank },
+            Entry { log_id: log_id(11), payload: EntryPayload::Normal(Proposal { at_ms: 1_763_800_000_000, command: submit() }) },
+        ],
+        leader_commit: Some(log_id(9)),
+    };
+    check("append-entries-v1.bin", &req);
+}
