@@ -28,14 +28,7 @@ impl ClusterNode {
             self.inner.liveness.heartbeat(worker);
             return Ok(true);
         }
-        let hint = self.leader_hint();
-        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
-            return Err(ClusterError::unavailable("leader address unknown", hint));
-        };
-        if self.filter().verdict(leader) == crate::filter::Verdict::Drop {
-            return Err(ClusterError::unavailable("leader unreachable", hint));
-        }
-        let mut client = self.inner.peers.client(&addr)?;
+        let mut client = self.leader_client(leader).await?;
         let payload = codec::encode(&worker).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         let reply = tokio::time::timeout(HEARTBEAT_TIMEOUT, client.worker_heartbeat(payload))
             .await

@@ -38,7 +38,7 @@ pub(crate) async fn change(node: &ClusterNode, change: MembershipChange) -> Resu
         let result = if leader == node.id() {
             change_as_leader(node, change.clone()).await
         } else {
-            forward(node, &change, deadline).await
+            forward(node, leader, &change, deadline).await
         };
         match result {
             Err(ClusterError::Unavailable { .. }) if Instant::now() < deadline => {
@@ -102,16 +102,12 @@ fn map_err(e: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>) -> ClusterE
     }
 }
 
-async fn forward(node: &ClusterNode, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
-    let hint = node.leader_hint();
-    let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
-        return Err(ClusterError::unavailable("leader address unknown", hint));
-    };
-    send(node, &addr, change, deadline).await
+async fn forward(node: &ClusterNode, leader: NodeId, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
+    let client = node.leader_client(leader).await?;
+    send(client, "the leader", change, deadline).await
 }
 
-async fn send(node: &ClusterNode, addr: &str, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
-    let mut client = node.inner.peers.client(addr)?;
+async fn send(mut client: crate::peers::PeerClient, addr: &str, change: &MembershipChange, deadline: Instant) -> Result<u64, ClusterError> {
     let payload = codec::encode(change).map_err(|e| ClusterError::Invalid(e.to_string()))?;
     let remaining = deadline.saturating_duration_since(Instant::now());
     let reply = match tokio::time::timeout(remaining, client.change_membership(payload)).await {
@@ -128,7 +124,11 @@ pub(crate) async fn join_through(node: ClusterNode, target: String) {
     let change = MembershipChange::Add { id: node.id(), node: node.info().clone(), learner_only: false };
     loop {
         let deadline = Instant::now() + MEMBERSHIP_TIMEOUT;
-        match send(&node, &target, &change, deadline).await {
+        let sent = match node.inner.peers.client(&target) {
+            Ok(client) => send(client, &target, &change, deadline).await,
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(_) => {
                 tracing::info!(id = node.id(), %target, "joined the cluster");
                 return;

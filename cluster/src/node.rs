@@ -176,6 +176,21 @@ impl ClusterNode {
         Some(LeaderHint { id, node })
     }
 
+    /// A client for the leader's peer service, past this node's transport filter
+    /// (a cut link answers `Unavailable` with the leader hint, as a dead one would).
+    pub(crate) async fn leader_client(&self, leader: NodeId) -> Result<crate::peers::PeerClient, ClusterError> {
+        let hint = self.leader_hint();
+        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()).filter(|a| !a.is_empty()) else {
+            return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
+        };
+        match self.inner.filter.verdict(leader) {
+            crate::filter::Verdict::Pass => {}
+            crate::filter::Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
+            crate::filter::Verdict::Delay(d) => tokio::time::sleep(d).await,
+        }
+        self.inner.peers.client(&addr)
+    }
+
     /// Milliseconds since a leader last sent this node entries or a heartbeat
     /// (0 on the leader itself; `None` if never).
     pub fn last_leader_contact_ms(&self) -> Option<u64> {

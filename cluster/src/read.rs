@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use hodei_proto::raft::v1::ReadIndexRequest;
 
 use crate::error::ClusterError;
-use crate::filter::Verdict;
 use crate::node::{wait_for_leader, ClusterNode};
 
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
@@ -51,16 +50,8 @@ impl ClusterNode {
         if leader == self.id() {
             return self.leader_read_index(deadline).await;
         }
+        let mut client = self.leader_client(leader).await?;
         let hint = self.leader_hint();
-        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
-            return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
-        };
-        match self.inner.filter.verdict(leader) {
-            Verdict::Pass => {}
-            Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
-            Verdict::Delay(d) => tokio::time::sleep(d).await,
-        }
-        let mut client = self.inner.peers.client(&addr)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(remaining, client.read_index(ReadIndexRequest {})).await {
             Ok(Ok(reply)) => match reply.into_inner().read_index {

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec;
 use crate::error::{ClusterError, LeaderHint};
-use crate::filter::Verdict;
 use crate::node::{now_ms, wait_for_leader, ClusterNode};
 
 /// A committed and applied write.
@@ -103,23 +102,14 @@ impl ClusterNode {
         command: &Command,
         deadline: Instant,
     ) -> Result<Written, ClusterError> {
-        let hint = self.leader_hint();
-        let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()) else {
-            return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
-        };
-        match self.inner.filter.verdict(leader) {
-            Verdict::Pass => {}
-            Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
-            Verdict::Delay(d) => tokio::time::sleep(d).await,
-        }
-        let mut client = self.inner.peers.client(&addr)?;
+        let mut client = self.leader_client(leader).await?;
         let payload = codec::encode(&ForwardRequest { command: command.clone() })
             .map_err(|e| ClusterError::Invalid(e.to_string()))?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let reply = match tokio::time::timeout(remaining, client.forward(payload)).await {
             Err(_) => return Err(ClusterError::MaybeCommitted),
             Ok(Err(status)) if never_sent(&status) => {
-                return Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), hint))
+                return Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), self.leader_hint()))
             }
             Ok(Err(_)) => return Err(ClusterError::MaybeCommitted),
             Ok(Ok(r)) => r.into_inner(),

@@ -53,34 +53,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a server-side command (node, dev cluster, worker) on a multi-threaded
+/// runtime; any error exits with 1.
 fn runtime<F, Fut>(f: F) -> ExitCode
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(f()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    block_on(true, f, |e| (format!("{e:#}"), 1))
 }
 
-/// Runs a client verb; its error decides the exit code.
+/// Runs a client verb on a single thread; its error decides the exit code.
 fn client<F, Fut>(f: F) -> ExitCode
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), hodei::client::http::ClientError>>,
 {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    block_on(false, f, |e| (e.to_string(), e.code))
+}
+
+fn block_on<F, Fut, E>(multi_thread: bool, f: F, describe: impl Fn(&E) -> (String, u8)) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+{
+    let mut builder = if multi_thread { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -90,8 +88,9 @@ where
     match rt.block_on(f()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.code)
+            let (message, code) = describe(&e);
+            eprintln!("error: {message}");
+            ExitCode::from(code)
         }
     }
 }

@@ -55,11 +55,15 @@ pub(crate) fn wal_path(dir: &Path) -> PathBuf {
 }
 
 /// Creates a log that starts after `last` (everything up to it purged), for a
-/// data dir seeded from a snapshot by `hodei restore`. Synced before returning.
+/// data dir seeded from a snapshot by `hodei restore`. The vote starts at the
+/// term of `last` (voted for no one): a leader of a lower term would append
+/// entries whose term goes backwards. Synced before returning.
 pub fn write_purged(dir: &Path, last: LogId) -> std::io::Result<()> {
     let path = wal_path(dir);
     std::fs::create_dir_all(path.parent().expect("wal has a parent"))?;
     let mut bytes = record::header().to_vec();
+    let vote = Vote { leader_id: openraft::LeaderId { term: last.leader_id.term, voted_for: None }, committed: false };
+    record::encode(&Record::Vote(vote), &mut bytes);
     record::encode(&Record::Purge(last), &mut bytes);
     record::encode(&Record::Committed(Some(last)), &mut bytes);
     let mut f = std::fs::File::create(&path)?;
