@@ -85,6 +85,12 @@ async fn sigkill_of_a_worker_mid_job_requeues_the_job_which_completes_once_elsew
     let id = submit(&c, 0, tenant, &["sh", "-c", &script]).await;
     let running = c.wait_for_job(0, id, "RUNNING", Duration::from_secs(20), |j| j["state"] == "RUNNING").await;
     let dead = running["worker_id"].as_u64().unwrap();
+    // RUNNING means the start report committed; the process follows it. Kill the
+    // worker only once the process has really started.
+    wait_for("the first run's process to start", Duration::from_secs(10), || async {
+        (std::fs::read_to_string(&marker).unwrap_or_default().lines().count() == 1).then_some(())
+    })
+    .await;
     first.kill();
     let _second = c.spawn_worker("default", 2);
     let done = c.wait_for_job(1, id, "SUCCEEDED after a requeue", Duration::from_secs(40), |j| j["state"] == "SUCCEEDED").await;
