@@ -62,17 +62,8 @@ fn limit(l: Option<usize>) -> Result<usize, ApiError> {
 }
 
 pub fn parse_state(s: &str) -> Result<JobState, ApiError> {
-    const ALL: [JobState; 8] = [
-        JobState::Pending,
-        JobState::Assigned,
-        JobState::Running,
-        JobState::Succeeded,
-        JobState::Failed,
-        JobState::Cancelled,
-        JobState::TimedOut,
-        JobState::Lost,
-    ];
-    ALL.into_iter()
+    JobState::ALL
+        .into_iter()
         .find(|st| st.as_str() == s)
         .ok_or_else(|| ApiError::invalid_field("state", "one of PENDING, ASSIGNED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, LOST"))
 }

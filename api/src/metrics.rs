@@ -46,16 +46,7 @@ pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Every job state, so each `hodei_jobs{state}` series exists (at 0) from start.
-const JOB_STATES: &[JobState] = &[
-    JobState::Pending,
-    JobState::Assigned,
-    JobState::Running,
-    JobState::Succeeded,
-    JobState::Failed,
-    JobState::Cancelled,
-    JobState::TimedOut,
-    JobState::Lost,
-];
+const JOB_STATES: &[JobState] = &JobState::ALL;
 
 /// The quota resources of `hodei_tenant_quota_utilization_ratio{resource}`.
 pub const QUOTA_RESOURCES: &[&str] = &["cpu", "memory", "jobs"];

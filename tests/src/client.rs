@@ -53,12 +53,7 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Ok(Reply { status, json, headers })
+        reply(req).await
     }
 
     /// Sends raw bytes as the body with the given content type.
@@ -67,11 +62,16 @@ impl Client {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Ok(Reply { status, json, headers })
+        reply(req).await
     }
+}
+
+/// Sends `req`; the body is JSON when it parses, else a JSON string of the text.
+async fn reply(req: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await?;
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(Reply { status, json, headers })
 }
