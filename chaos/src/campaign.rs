@@ -1,0 +1,190 @@
+//! One campaign from start to verdict:
+//!
+//! ```text
+//! start cluster -> create tenant -> clients + monitor + nemesis (for --duration)
+//!   -> stop clients -> heal everything -> wait for full service (<= 30 s)
+//!   -> wait for convergence -> list every node's jobs -> check -> report
+//! ```
+//!
+//! The seed and the history are written to `out` before the checkers run, so a
+//! failing campaign can be re-checked (`hodei-chaos check out/history.json`) or
+//! replayed with the same schedule.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::backend::{Backend, ProcessBackend, ProcessOptions};
+use crate::checker::check_all;
+use crate::client::{job_seen, Rest};
+use crate::history::{FinalNode, History, JobSeen, Recorder};
+use crate::monitor::own_hash;
+use crate::nemesis::{self, Fault};
+use crate::recovery::Prober;
+use crate::report::Report;
+use crate::workload::{run_client, Traffic};
+
+#[derive(Clone, Debug)]
+pub struct CampaignConfig {
+    pub backend: String,
+    pub nemeses: Vec<Fault>,
+    pub nodes: usize,
+    pub duration: Duration,
+    pub seed: u64,
+    pub bin: PathBuf,
+    pub out: PathBuf,
+    pub clients: usize,
+    /// Print a progress line every second.
+    pub progress: bool,
+}
+
+/// Runs the campaign and writes `seed`, `history.json`, `report.json` and
+/// `report.txt` into `cfg.out`.
+pub async fn run(cfg: &CampaignConfig) -> anyhow::Result<Report> {
+    if cfg.backend != "process" {
+        bail!("backend {:?} is not built yet: only `process` is", cfg.backend);
+    }
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("create {}", cfg.out.display()))?;
+    std::fs::write(cfg.out.join("seed"), format!("{}\n", cfg.seed)).context("write the seed")?;
+    let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir: cfg.out.join("logs") };
+    let backend = Arc::new(ProcessBackend::start(opts).await.context("start the cluster")?);
+    let history = drive(cfg, backend.clone()).await?;
+    let json = serde_json::to_vec_pretty(&history)?;
+    std::fs::write(cfg.out.join("history.json"), json).context("write the history")?;
+    let names = cfg.nemeses.iter().map(|f| f.name().to_string()).collect();
+    let report = Report::new(&cfg.backend, names, cfg.duration.as_secs_f64(), &history, check_all(&history));
+    std::fs::write(cfg.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    std::fs::write(cfg.out.join("report.txt"), report.text())?;
+    Ok(report)
+}
+
+/// Runs traffic and faults against a started cluster; returns the full history.
+async fn drive<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Result<History> {
+    let rest = Rest::new(backend.admin_token(), Duration::from_secs(10))?;
+    let nodes: Vec<(u64, String)> = backend.node_ids().into_iter().map(|id| (id, backend.base_url(id))).collect();
+    let tenant = create_tenant(&rest, &nodes, cfg.seed).await?;
+    let recorder = Arc::new(Recorder::new(cfg.seed, backend.node_ids()));
+    let traffic = Arc::new(Traffic::new(rest.clone(), nodes.clone(), tenant, cfg.seed, recorder.clone()));
+    let prober = Arc::new(Prober::new(backend.clone(), traffic.clone(), recorder.clone())?);
+
+    let stop_clients = Arc::new(AtomicBool::new(false));
+    let stop_monitor = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> =
+        (0..cfg.clients as u32).map(|c| tokio::spawn(run_client(traffic.clone(), c, stop_clients.clone()))).collect();
+    let monitor = tokio::spawn(crate::monitor::run(backend.clone(), recorder.clone(), stop_monitor.clone()));
+    let progress = cfg.progress.then(|| tokio::spawn(progress_lines(recorder.clone(), cfg.duration)));
+
+    let end = Instant::now() + cfg.duration;
+    let steps = nemesis::schedule(cfg.seed, &cfg.nemeses, cfg.duration);
+    nemesis::run(backend.clone(), prober.clone(), recorder.clone(), steps, end).await;
+    tokio::time::sleep_until(end.into()).await;
+    stop_clients.store(true, Ordering::Relaxed);
+    for c in clients {
+        let _ = c.await;
+    }
+
+    recorder.set_phase("final heal");
+    backend.heal_all().await.context("final heal")?;
+    prober.wait_for_recovery("final heal", recorder.now_ms()).await;
+    recorder.set_phase("converging");
+    let converged = wait_for_converged(&*backend, Duration::from_secs(30)).await;
+    stop_monitor.store(true, Ordering::Relaxed);
+    let _ = monitor.await;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    let mut finals = Vec::new();
+    for (id, base) in &nodes {
+        let (applied_index, state_hash) = converged.iter().find(|c| c.0 == *id).map_or((None, None), |c| (Some(c.1), Some(c.2)));
+        finals.push(FinalNode { id: *id, applied_index, state_hash, jobs: list_jobs(&rest, base, tenant).await });
+    }
+    recorder.final_nodes(finals);
+    Ok(recorder.snapshot())
+}
+
+async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyhow::Result<u64> {
+    let name = format!("chaos-{seed}");
+    let body = json!({"name": name, "email": "chaos@example.com",
+        "quota": {"cpu_m": 1_000_000_000u64, "memory_mb": 1_000_000_000u64, "max_concurrent_jobs": 1_000_000_000u64}});
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    for (_, base) in nodes.iter().cycle() {
+        if Instant::now() >= deadline {
+            break;
+        }
+        match rest.call(Method::POST, &format!("{base}/api/v1/tenants"), Some(&body), &[]).await {
+            Ok(r) if r.status == 201 => return r.json["id"].as_u64().context("tenant id"),
+            // An earlier attempt was applied after all: find it.
+            Ok(r) if r.status == 409 => {
+                let list = rest.get(&format!("{base}/api/v1/tenants?limit=1000")).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let found = list.json["items"].as_array().into_iter().flatten().find(|t| t["name"] == name.as_str());
+                return found.and_then(|t| t["id"].as_u64()).context("tenant exists but was not listed");
+            }
+            other => last = format!("{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("could not create the campaign's tenant within 30 s: {last}")
+}
+
+/// Waits until every node shows the same (applied index, state hash); returns
+/// the last (id, index, hash) seen per node either way.
+async fn wait_for_converged<B: Backend>(backend: &B, timeout: Duration) -> Vec<(u64, u64, u64)> {
+    let Ok(rest) = Rest::new(backend.admin_token(), Duration::from_secs(2)) else { return Vec::new() };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut seen = Vec::new();
+        for id in backend.node_ids() {
+            if let Some((i, h, _)) = own_hash(&rest, &backend.base_url(id)).await {
+                seen.push((id, i, h));
+            }
+        }
+        let agreed = seen.len() == backend.node_ids().len() && seen.windows(2).all(|w| (w[0].1, w[0].2) == (w[1].1, w[1].2));
+        if agreed || Instant::now() >= deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every job of `tenant` on one node, read from its own copy (`stale`).
+async fn list_jobs(rest: &Rest, base: &str, tenant: u64) -> Option<Vec<JobSeen>> {
+    let mut jobs = Vec::new();
+    let mut cursor: Option<u64> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/jobs?tenant_id={tenant}&limit=1000&consistency=stale");
+        if let Some(c) = cursor {
+            url += &format!("&cursor={c}");
+        }
+        let r = rest.get(&url).await.ok().filter(|r| r.status == 200)?;
+        for item in r.json["items"].as_array()? {
+            jobs.push(job_seen(item)?);
+        }
+        match r.json["next_cursor"].as_u64() {
+            Some(c) => cursor = Some(c),
+            None => return Some(jobs),
+        }
+    }
+}
+
+async fn progress_lines(recorder: Arc<Recorder>, duration: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let (ok, fail, maybe) = recorder.counts();
+        eprintln!(
+            "[{:>4}s/{}s] ops {:>6} (ok {ok}, fail {fail}, maybe {maybe})  faults {}  now: {}",
+            recorder.now_ms() / 1000,
+            duration.as_secs(),
+            ok + fail + maybe,
+            recorder.faults_applied(),
+            recorder.phase()
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Checkers: one invariant a file, each a pure function of a [`History`].
+//!
+//! | file | invariant |
+//! | --- | --- |
+//! | `acked_present` | every acknowledged submit is on every node after healing |
+//! | `no_phantom` | every job seen was submitted, once per idempotency key, and not after a definite refusal only |
+//! | `monotonic_reads` | linearizable reads never go back in time (index, existence, terminal state) |
+//! | `state_hash` | nodes at the same applied index have the same state hash; all converge after healing |
+//! | `recovery` | one leader and full service within 30 s of every heal |
+
+mod acked_present;
+mod monotonic_reads;
+mod no_phantom;
+mod recovery;
+mod state_hash;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::History;
+
+/// At most this many violations are kept per checker (the count is exact).
+const MAX_SHOWN: usize = 20;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub checker: String,
+    pub ok: bool,
+    /// How many things it checked (operations, jobs, samples: see each checker).
+    pub checked: u64,
+    pub violation_count: u64,
+    pub violations: Vec<String>,
+}
+
+/// Collects a checker's findings.
+pub(crate) struct Findings {
+    checker: &'static str,
+    checked: u64,
+    violations: Vec<String>,
+    count: u64,
+}
+
+impl Findings {
+    pub(crate) fn new(checker: &'static str) -> Self {
+        Findings { checker, checked: 0, violations: Vec::new(), count: 0 }
+    }
+
+    pub(crate) fn checked(&mut self, n: u64) {
+        self.checked += n;
+    }
+
+    pub(crate) fn violation(&mut self, what: String) {
+        self.count += 1;
+        if self.violations.len() < MAX_SHOWN {
+            self.violations.push(what);
+        }
+    }
+
+    pub(crate) fn verdict(self) -> Verdict {
+        Verdict {
+            checker: self.checker.into(),
+            ok: self.count == 0,
+            checked: self.checked,
+            violation_count: self.count,
+            violations: self.violations,
+        }
+    }
+}
+
+/// Every checker's verdict on `h`.
+pub fn check_all(h: &History) -> Vec<Verdict> {
+    vec![
+        acked_present::check(h),
+        no_phantom::check(h),
+        monotonic_reads::check(h),
+        state_hash::check(h),
+        recovery::check(h),
+    ]
+}

@@ -1,0 +1,154 @@
+//! Each checker passes a good history and reports a hand-planted violation.
+
+use super::check_all;
+use crate::history::{FinalNode, HashSample, History, JobSeen, Op, OpKind, Outcome, Recovery};
+
+fn job(id: u64, key: &str, state: &str) -> JobSeen {
+    JobSeen { id, key: Some(key.into()), state: state.into() }
+}
+
+fn op(id: u64, kind: OpKind, t: u64, index: Option<u64>, outcome: Outcome) -> Op {
+    Op { id, client: 0, node: 1 + id % 3, kind, invoke_ms: t, complete_ms: t + 10, index, outcome }
+}
+
+fn ok(j: JobSeen) -> Outcome {
+    Outcome::Ok { job: Some(j) }
+}
+
+fn lin(job: u64) -> OpKind {
+    OpKind::Read { job, linearizable: true }
+}
+
+/// Job 1 (key a) submitted, read, cancelled, read again; key b timed out but was
+/// applied as job 2; key c was refused and never applied.
+fn good() -> History {
+    let ops = vec![
+        op(1, OpKind::Submit { key: "a".into() }, 0, Some(5), ok(job(1, "a", "PENDING"))),
+        op(2, lin(1), 20, Some(6), ok(job(1, "a", "PENDING"))),
+        op(3, OpKind::Cancel { job: 1 }, 40, Some(7), ok(job(1, "a", "CANCELLED"))),
+        op(4, lin(1), 60, Some(8), ok(job(1, "a", "CANCELLED"))),
+        op(5, OpKind::Submit { key: "b".into() }, 70, None, Outcome::Maybe { reason: "no reply: timed out".into() }),
+        op(6, OpKind::Submit { key: "c".into() }, 80, None, Outcome::Fail { reason: "503 unavailable".into() }),
+        op(7, OpKind::Read { job: 2, linearizable: false }, 100, Some(4), ok(job(2, "b", "PENDING"))),
+        op(8, lin(9), 120, Some(9), Outcome::Ok { job: None }),
+    ];
+    let final_node = |id| FinalNode {
+        id,
+        applied_index: Some(9),
+        state_hash: Some(0xabc),
+        jobs: Some(vec![job(1, "a", "CANCELLED"), job(2, "b", "PENDING")]),
+    };
+    History {
+        seed: 1,
+        nodes: vec![1, 2, 3],
+        ops,
+        faults: vec![],
+        samples: vec![
+            HashSample { node: 1, at_ms: 10, applied_index: 5, state_hash: 0x1 },
+            HashSample { node: 2, at_ms: 11, applied_index: 5, state_hash: 0x1 },
+            HashSample { node: 3, at_ms: 12, applied_index: 4, state_hash: 0x2 },
+        ],
+        recoveries: vec![Recovery { after: "final".into(), healed_ms: 200, took_ms: Some(1500), leader: Some(1), detail: String::new() }],
+        final_nodes: vec![final_node(1), final_node(2), final_node(3)],
+    }
+}
+
+/// The names of the checkers that failed.
+fn failing(h: &History) -> Vec<String> {
+    check_all(h).into_iter().filter(|v| !v.ok).map(|v| v.checker).collect()
+}
+
+#[test]
+fn a_good_history_passes_every_checker() {
+    let verdicts = check_all(&good());
+    for v in &verdicts {
+        assert!(v.ok, "{} failed: {:?}", v.checker, v.violations);
+        assert!(v.checked > 0, "{} checked nothing", v.checker);
+    }
+}
+
+#[test]
+fn a_lost_acknowledged_write_is_caught() {
+    let mut h = good();
+    h.final_nodes[2].jobs.as_mut().unwrap().retain(|j| j.id != 1);
+    assert_eq!(failing(&h), vec!["acked-submits-present"]);
+}
+
+#[test]
+fn a_node_that_could_not_be_listed_is_a_violation_not_a_pass() {
+    let mut h = good();
+    h.final_nodes[1].jobs = None;
+    assert_eq!(failing(&h), vec!["acked-submits-present"]);
+}
+
+#[test]
+fn a_phantom_job_is_caught() {
+    let mut h = good();
+    for n in &mut h.final_nodes {
+        n.jobs.as_mut().unwrap().push(job(3, "nobody-sent-this", "PENDING"));
+    }
+    assert_eq!(failing(&h), vec!["no-phantom-jobs"]);
+}
+
+#[test]
+fn a_job_whose_every_submit_was_refused_is_a_phantom() {
+    let mut h = good();
+    h.ops.push(op(9, OpKind::Read { job: 3, linearizable: false }, 130, Some(9), ok(job(3, "c", "PENDING"))));
+    assert_eq!(failing(&h), vec!["no-phantom-jobs"]);
+}
+
+#[test]
+fn a_duplicate_job_for_one_key_is_caught() {
+    let mut h = good();
+    h.final_nodes[0].jobs.as_mut().unwrap().push(job(4, "a", "PENDING"));
+    let f = failing(&h);
+    assert!(f.contains(&"no-phantom-jobs".to_string()), "{f:?}");
+}
+
+#[test]
+fn a_linearizable_read_missing_a_seen_job_is_caught() {
+    let mut h = good();
+    h.ops.push(op(9, lin(1), 200, Some(10), Outcome::Ok { job: None }));
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic"]);
+}
+
+#[test]
+fn a_linearizable_read_at_a_lower_index_is_caught() {
+    let mut h = good();
+    h.ops.push(op(9, lin(1), 200, Some(6), ok(job(1, "a", "CANCELLED"))));
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic"]);
+}
+
+#[test]
+fn a_linearizable_read_undoing_a_cancel_is_caught() {
+    let mut h = good();
+    h.ops.push(op(9, lin(1), 200, Some(10), ok(job(1, "a", "PENDING"))));
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic"]);
+}
+
+#[test]
+fn stale_reads_may_lag_and_concurrent_reads_may_overlap() {
+    let mut h = good();
+    // A stale read behind everything, and a linearizable read that began before
+    // the cancel completed: neither is a violation.
+    h.ops.push(op(9, OpKind::Read { job: 1, linearizable: false }, 200, Some(5), ok(job(1, "a", "PENDING"))));
+    h.ops.push(op(10, lin(1), 45, Some(6), ok(job(1, "a", "PENDING"))));
+    assert!(failing(&h).is_empty(), "{:?}", check_all(&h));
+}
+
+#[test]
+fn diverging_hashes_are_caught() {
+    let mut h = good();
+    h.final_nodes[1].state_hash = Some(0xdef);
+    assert_eq!(failing(&h), vec!["same-state-at-same-index"]);
+    let mut h = good();
+    h.samples.push(HashSample { node: 3, at_ms: 20, applied_index: 5, state_hash: 0x9 });
+    assert_eq!(failing(&h), vec!["same-state-at-same-index"]);
+}
+
+#[test]
+fn a_cluster_that_does_not_recover_is_caught() {
+    let mut h = good();
+    h.recoveries.push(Recovery { after: "kill-restart".into(), healed_ms: 50, took_ms: None, leader: None, detail: "no leader".into() });
+    assert_eq!(failing(&h), vec!["recovery-within-30s"]);
+}

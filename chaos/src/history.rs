@@ -1,0 +1,213 @@
+//! The history of a campaign: every operation with its invoke and complete times
+//! and what it returned, every fault, the state-hash samples, the recoveries after
+//! each heal, and the final state of every node. Checkers read only this, so a
+//! saved history (`history.json`) can be checked again without a cluster.
+//!
+//! An operation has three outcomes. `Ok` and `Fail` are definite: the write took
+//! effect, or the server said nothing was applied. Everything else (a timeout, a
+//! dropped connection after the request left, a 503 `maybe_committed`) is `Maybe`:
+//! the write may or may not have been applied, and no checker may assume either.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// The client id that recovery probes record under.
+pub const PROBE_CLIENT: u32 = 1000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// `POST /api/v1/jobs` with this `Idempotency-Key`.
+    Submit { key: String },
+    /// `GET /api/v1/jobs/{job}`, linearizable or stale.
+    Read { job: u64, linearizable: bool },
+    /// `POST /api/v1/jobs/{job}/cancel`.
+    Cancel { job: u64 },
+}
+
+impl OpKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            OpKind::Submit { .. } => "submit",
+            OpKind::Read { linearizable: true, .. } => "read-linearizable",
+            OpKind::Read { linearizable: false, .. } => "read-stale",
+            OpKind::Cancel { .. } => "cancel",
+        }
+    }
+}
+
+/// A job as a reply showed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSeen {
+    pub id: u64,
+    pub key: Option<String>,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Definitely took effect (or, for a read, definitely observed).
+    Ok { job: Option<JobSeen> },
+    /// Definitely did not take effect: a 4xx, a 503 `unavailable`, or a
+    /// connection that was never made. For a read, a 404 is `Ok { job: None }`.
+    Fail { reason: String },
+    /// May or may not have taken effect.
+    Maybe { reason: String },
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Ok { .. } => "ok",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Maybe { .. } => "maybe",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Op {
+    pub id: u64,
+    pub client: u32,
+    /// The node the request was sent to.
+    pub node: u64,
+    pub kind: OpKind,
+    /// Milliseconds since the campaign started.
+    pub invoke_ms: u64,
+    pub complete_ms: u64,
+    /// `X-Hodei-Index` of the reply, when it had one.
+    pub index: Option<u64>,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultEvent {
+    pub name: String,
+    pub detail: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// One node's own (applied index, state hash), read together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashSample {
+    pub node: u64,
+    pub at_ms: u64,
+    pub applied_index: u64,
+    pub state_hash: u64,
+}
+
+/// How long the cluster took to give one leader and full service after a heal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub after: String,
+    pub healed_ms: u64,
+    /// `None`: not recovered within the probe's deadline.
+    pub took_ms: Option<u64>,
+    pub leader: Option<u64>,
+    pub detail: String,
+}
+
+/// What one node held once the campaign ended and everything was healed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalNode {
+    pub id: u64,
+    pub applied_index: Option<u64>,
+    pub state_hash: Option<u64>,
+    /// Every job of the campaign's tenant, read with `consistency=stale` after
+    /// convergence; `None` if the node could not be listed.
+    pub jobs: Option<Vec<JobSeen>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub seed: u64,
+    pub nodes: Vec<u64>,
+    pub ops: Vec<Op>,
+    pub faults: Vec<FaultEvent>,
+    pub samples: Vec<HashSample>,
+    pub recoveries: Vec<Recovery>,
+    pub final_nodes: Vec<FinalNode>,
+}
+
+/// Shared by every task of a campaign; cheap to append to.
+pub struct Recorder {
+    start: Instant,
+    next_op: AtomicU64,
+    history: Mutex<History>,
+    /// What the nemesis is doing now, for the progress line.
+    phase: Mutex<String>,
+}
+
+impl Recorder {
+    pub fn new(seed: u64, nodes: Vec<u64>) -> Self {
+        Recorder {
+            start: Instant::now(),
+            next_op: AtomicU64::new(1),
+            history: Mutex::new(History { seed, nodes, ..History::default() }),
+            phase: Mutex::new("starting".into()),
+        }
+    }
+
+    /// Milliseconds since the campaign started.
+    pub fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut History) -> T) -> T {
+        f(&mut self.history.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Records a completed operation; `op.id` is assigned here.
+    pub fn op(&self, mut op: Op) {
+        op.id = self.next_op.fetch_add(1, Ordering::Relaxed);
+        self.with(|h| h.ops.push(op));
+    }
+
+    pub fn fault(&self, f: FaultEvent) {
+        self.with(|h| h.faults.push(f));
+    }
+
+    pub fn sample(&self, s: HashSample) {
+        self.with(|h| h.samples.push(s));
+    }
+
+    pub fn recovery(&self, r: Recovery) {
+        self.with(|h| h.recoveries.push(r));
+    }
+
+    pub fn final_nodes(&self, nodes: Vec<FinalNode>) {
+        self.with(|h| h.final_nodes = nodes);
+    }
+
+    pub fn set_phase(&self, phase: impl Into<String>) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase.into();
+    }
+
+    pub fn phase(&self) -> String {
+        self.phase.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn faults_applied(&self) -> usize {
+        self.with(|h| h.faults.len())
+    }
+
+    /// Operations so far by outcome: (ok, fail, maybe).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.with(|h| {
+            h.ops.iter().fold((0, 0, 0), |(o, f, m), op| match op.outcome {
+                Outcome::Ok { .. } => (o + 1, f, m),
+                Outcome::Fail { .. } => (o, f + 1, m),
+                Outcome::Maybe { .. } => (o, f, m + 1),
+            })
+        })
+    }
+
+    pub fn snapshot(&self) -> History {
+        self.with(|h| h.clone())
+    }
+}

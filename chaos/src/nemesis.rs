@@ -1,0 +1,229 @@
+//! Faults and when to apply them. The schedule is a pure function of the seed,
+//! the enabled fault kinds and the duration: one fault at a time, held for a
+//! while, healed, then a probe waits (at most 30 s) for one leader and full
+//! service, then a rest. Targets are drawn from the step's own seeded value, except
+//! "the leader", which is whoever leads when the step starts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::history::{FaultEvent, Recorder};
+use crate::recovery::Prober;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Both directions of every link to the leader are cut.
+    IsolateLeader,
+    /// The nodes split into two sides (the smaller one a minority).
+    SplitHalves,
+    /// One node stops reaching one other; the reverse direction still works.
+    OneWayCut,
+    /// One node (often the leader) is SIGKILLed and restarted after the hold.
+    KillRestart,
+    /// Random nodes are SIGKILLed and restarted at once, about every second.
+    KillLoop,
+    /// One node (often the leader) is SIGSTOPped, then SIGCONTed.
+    PauseResume,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 6] =
+        [Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::KillRestart, Fault::KillLoop, Fault::PauseResume];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::IsolateLeader => "isolate-leader",
+            Fault::SplitHalves => "split-halves",
+            Fault::OneWayCut => "one-way-cut",
+            Fault::KillRestart => "kill-restart",
+            Fault::KillLoop => "kill-loop",
+            Fault::PauseResume => "pause-resume",
+        }
+    }
+}
+
+/// `partition,kill,pause` (groups) or single fault names -> the faults enabled.
+pub fn parse_nemeses(spec: &str) -> anyhow::Result<Vec<Fault>> {
+    let mut out = Vec::new();
+    for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let add: &[Fault] = match word {
+            "partition" => &[Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut],
+            "kill" => &[Fault::KillRestart, Fault::KillLoop],
+            "pause" => &[Fault::PauseResume],
+            "all" => &Fault::ALL,
+            other => match Fault::ALL.iter().find(|f| f.name() == other) {
+                Some(f) => std::slice::from_ref(f),
+                None => bail!("unknown nemesis {other:?}: use partition, kill, pause, all or one of {:?}", Fault::ALL.map(Fault::name)),
+            },
+        };
+        for f in add {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!("no nemesis given");
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub fault: Fault,
+    pub hold_ms: u64,
+    pub rest_ms: u64,
+    /// Seeds this step's choice of targets.
+    pub pick: u64,
+}
+
+/// The steps for `duration`, a pure function of its arguments. Fault kinds rotate
+/// through a seeded shuffle so a short campaign still applies each of them.
+pub fn schedule(seed: u64, faults: &[Fault], duration: Duration) -> Vec<Step> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut steps = Vec::new();
+    let mut planned = 0u64;
+    let mut order: Vec<Fault> = Vec::new();
+    while planned < duration.as_millis() as u64 {
+        if order.is_empty() {
+            order = faults.to_vec();
+            // Fisher-Yates with the campaign's generator.
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+        }
+        let fault = order.remove(0);
+        let step = Step { fault, hold_ms: rng.random_range(2000..5000), rest_ms: rng.random_range(500..2000), pick: rng.random() };
+        planned += step.hold_ms + step.rest_ms + 1000;
+        steps.push(step);
+    }
+    steps
+}
+
+/// Applies the schedule to `backend` until `end`, recording each fault and the
+/// recovery after it. Never leaves a fault applied when it returns.
+pub async fn run<B: Backend>(backend: Arc<B>, prober: Arc<Prober<B>>, recorder: Arc<Recorder>, steps: Vec<Step>, end: Instant) {
+    for step in steps {
+        if Instant::now() + Duration::from_millis(step.hold_ms) > end {
+            break;
+        }
+        let start_ms = recorder.now_ms();
+        recorder.set_phase(step.fault.name());
+        let detail = match apply(&*backend, &prober, &step).await {
+            Ok(d) => d,
+            Err(e) => format!("failed to apply: {e:#}"),
+        };
+        if step.fault != Fault::KillLoop {
+            // The kill loop spends its hold inside `apply`.
+            tokio::time::sleep(Duration::from_millis(step.hold_ms)).await;
+        }
+        if let Err(e) = backend.heal_all().await {
+            eprintln!("heal after {}: {e:#}", step.fault.name());
+        }
+        let end_ms = recorder.now_ms();
+        recorder.fault(FaultEvent { name: step.fault.name().into(), detail, start_ms, end_ms });
+        recorder.set_phase(format!("recovering from {}", step.fault.name()));
+        prober.wait_for_recovery(step.fault.name(), end_ms).await;
+        recorder.set_phase("healthy");
+        tokio::time::sleep(Duration::from_millis(step.rest_ms)).await;
+    }
+    recorder.set_phase("schedule done");
+}
+
+/// Applies one fault; returns what it did, for the report.
+async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyhow::Result<String> {
+    let mut rng = StdRng::seed_from_u64(step.pick);
+    let ids = backend.node_ids();
+    let leader = prober.leader().await;
+    // Half of the node faults go to the leader, when one is known.
+    let target = match leader {
+        Some(l) if rng.random_bool(0.5) => l,
+        _ => *ids.choose(&mut rng).expect("at least one node"),
+    };
+    match step.fault {
+        Fault::IsolateLeader => {
+            let Some(l) = leader else { bail!("no leader to isolate") };
+            for &o in ids.iter().filter(|o| **o != l) {
+                backend.cut(l, o).await?;
+                backend.cut(o, l).await?;
+            }
+            Ok(format!("node {l} cut off"))
+        }
+        Fault::SplitHalves => {
+            let mut shuffled = ids.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.random_range(0..=i));
+            }
+            let (a, b) = shuffled.split_at(ids.len() / 2);
+            for &x in a {
+                for &y in b {
+                    backend.cut(x, y).await?;
+                    backend.cut(y, x).await?;
+                }
+            }
+            Ok(format!("{a:?} | {b:?}"))
+        }
+        Fault::OneWayCut => {
+            let from = target;
+            let to = *ids.iter().filter(|i| **i != from).collect::<Vec<_>>().choose(&mut rng).expect("two nodes");
+            backend.cut(from, *to).await?;
+            Ok(format!("{from} -/-> {to}"))
+        }
+        Fault::KillRestart => {
+            backend.kill(target)?;
+            Ok(format!("node {target} killed"))
+        }
+        Fault::KillLoop => kill_loop(backend, &mut rng, step.hold_ms).await,
+        Fault::PauseResume => {
+            backend.pause(target)?;
+            Ok(format!("node {target} paused"))
+        }
+    }
+}
+
+/// Kills a random node and restarts it at once, about once a second, for `hold_ms`.
+async fn kill_loop<B: Backend>(backend: &B, rng: &mut StdRng, hold_ms: u64) -> anyhow::Result<String> {
+    let ids = backend.node_ids();
+    let until = Instant::now() + Duration::from_millis(hold_ms);
+    let mut killed = Vec::new();
+    while Instant::now() < until {
+        let id = *ids.choose(rng).expect("at least one node");
+        backend.kill(id)?;
+        backend.restart(id)?;
+        killed.push(id);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(600..1400))).await;
+    }
+    Ok(format!("killed and restarted {killed:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_expand_and_unknown_names_are_refused() {
+        assert_eq!(parse_nemeses("partition,kill,pause").unwrap().len(), 6);
+        assert_eq!(parse_nemeses("pause,pause-resume").unwrap(), vec![Fault::PauseResume]);
+        assert!(parse_nemeses("upgrade").is_err());
+        assert!(parse_nemeses("").is_err());
+    }
+
+    #[test]
+    fn the_schedule_is_a_function_of_the_seed_and_covers_every_fault() {
+        let faults = parse_nemeses("all").unwrap();
+        let a = schedule(7, &faults, Duration::from_secs(60));
+        assert_eq!(a, schedule(7, &faults, Duration::from_secs(60)));
+        assert_ne!(a, schedule(8, &faults, Duration::from_secs(60)));
+        for f in faults {
+            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 60 s schedule");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The campaign's report: what ran, the faults applied, operations by kind and
+//! outcome, recovery times, and each checker's verdict; as JSON and as text.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checker::Verdict;
+use crate::history::History;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub seed: u64,
+    pub backend: String,
+    pub nodes: usize,
+    pub duration_s: f64,
+    pub nemeses: Vec<String>,
+    /// fault name -> times applied.
+    pub faults: BTreeMap<String, u64>,
+    pub fault_log: Vec<String>,
+    /// op kind -> outcome -> count.
+    pub operations: BTreeMap<String, BTreeMap<String, u64>>,
+    pub total_operations: u64,
+    pub jobs_final: Option<usize>,
+    /// Milliseconds from each heal to full service, in order (`None`: never).
+    pub recoveries_ms: Vec<Option<u64>>,
+    pub verdicts: Vec<Verdict>,
+    pub ok: bool,
+}
+
+impl Report {
+    pub fn new(backend: &str, nemeses: Vec<String>, duration_s: f64, h: &History, verdicts: Vec<Verdict>) -> Self {
+        let mut faults = BTreeMap::new();
+        for f in &h.faults {
+            *faults.entry(f.name.clone()).or_insert(0) += 1;
+        }
+        let fault_log = h.faults.iter().map(|f| format!("{:>7} ms  {:<15} {}  (healed at {} ms)", f.start_ms, f.name, f.detail, f.end_ms)).collect();
+        let mut operations: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for op in &h.ops {
+            *operations.entry(op.kind.label().into()).or_default().entry(op.outcome.label().into()).or_insert(0) += 1;
+        }
+        Report {
+            seed: h.seed,
+            backend: backend.into(),
+            nodes: h.nodes.len(),
+            duration_s,
+            nemeses,
+            faults,
+            fault_log,
+            operations,
+            total_operations: h.ops.len() as u64,
+            jobs_final: h.final_nodes.first().and_then(|n| n.jobs.as_ref()).map(Vec::len),
+            recoveries_ms: h.recoveries.iter().map(|r| r.took_ms).collect(),
+            ok: verdicts.iter().all(|v| v.ok),
+            verdicts,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "hodei-chaos: backend {}, {} nodes, {:.0} s, nemeses {}, seed {}\n\nfaults applied:\n",
+            self.backend,
+            self.nodes,
+            self.duration_s,
+            self.nemeses.join(","),
+            self.seed
+        );
+        for line in &self.fault_log {
+            s += &format!("  {line}\n");
+        }
+        s += &format!("\noperations ({} in all):\n", self.total_operations);
+        for (kind, by) in &self.operations {
+            let parts: Vec<String> = by.iter().map(|(o, n)| format!("{o} {n}")).collect();
+            s += &format!("  {kind:<18} {}\n", parts.join(", "));
+        }
+        if let Some(n) = self.jobs_final {
+            s += &format!("  jobs on every node after healing: {n}\n");
+        }
+        let rec: Vec<String> = self.recoveries_ms.iter().map(|r| r.map_or("never".into(), |ms| format!("{ms}"))).collect();
+        s += &format!("\nrecovery after each heal (ms): {}\n\ncheckers:\n", rec.join(" "));
+        for v in &self.verdicts {
+            let mark = if v.ok { "PASS" } else { "FAIL" };
+            s += &format!("  {mark} {:<30} checked {:>6}, violations {}\n", v.checker, v.checked, v.violation_count);
+            for line in &v.violations {
+                s += &format!("       - {line}\n");
+            }
+        }
+        s += if self.ok { "\nresult: no violation\n" } else { "\nresult: VIOLATIONS FOUND\n" };
+        s
+    }
+}
