@@ -110,7 +110,7 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Res
 async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyhow::Result<u64> {
     let name = format!("chaos-{seed}");
     let body = json!({"name": name, "email": "chaos@example.com",
-        "quota": {"cpu_m": 1_000_000_000u64, "memory_mb": 1_000_000_000u64, "max_concurrent_jobs": 1_000_000_000u64}});
+        "quota": {"cpu_m": 100_000_000u64, "memory_mb": 100_000_000u64, "max_concurrent_jobs": 1_000_000u64}});
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     for (_, base) in nodes.iter().cycle() {
@@ -125,6 +125,7 @@ async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyho
                 let found = list.json["items"].as_array().into_iter().flatten().find(|t| t["name"] == name.as_str());
                 return found.and_then(|t| t["id"].as_u64()).context("tenant exists but was not listed");
             }
+            Ok(r) if (400..500).contains(&r.status) => bail!("creating the campaign's tenant was refused: {} {}", r.status, r.json),
             other => last = format!("{other:?}"),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
