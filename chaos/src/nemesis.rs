@@ -38,6 +38,15 @@ impl Fault {
     pub const ALL: [Fault; 6] =
         [Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::KillRestart, Fault::KillLoop, Fault::PauseResume];
 
+    /// The `--nemesis` group the fault belongs to.
+    pub fn group(self) -> &'static str {
+        match self {
+            Fault::IsolateLeader | Fault::SplitHalves | Fault::OneWayCut => "partition",
+            Fault::KillRestart | Fault::KillLoop => "kill",
+            Fault::PauseResume => "pause",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Fault::IsolateLeader => "isolate-leader",
@@ -85,27 +94,44 @@ pub struct Step {
     pub pick: u64,
 }
 
-/// The steps for `duration`, a pure function of its arguments. Fault kinds rotate
-/// through a seeded shuffle so a short campaign still applies each of them.
+/// The steps for `duration`, a pure function of its arguments. Each round takes
+/// the enabled groups (partition, kill, pause) in a seeded order and, from each,
+/// the next fault of that group's own seeded rotation: a short campaign still
+/// applies every group, and a longer one every fault.
 pub fn schedule(seed: u64, faults: &[Fault], duration: Duration) -> Vec<Step> {
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut groups: Vec<(&str, Vec<Fault>)> = Vec::new();
+    for f in faults {
+        match groups.iter_mut().find(|(g, _)| *g == f.group()) {
+            Some((_, fs)) => fs.push(*f),
+            None => groups.push((f.group(), vec![*f])),
+        }
+    }
+    for (_, fs) in &mut groups {
+        shuffle(&mut rng, fs);
+    }
+    let mut turn = vec![0usize; groups.len()];
     let mut steps = Vec::new();
     let mut planned = 0u64;
-    let mut order: Vec<Fault> = Vec::new();
     while planned < duration.as_millis() as u64 {
-        if order.is_empty() {
-            order = faults.to_vec();
-            // Fisher-Yates with the campaign's generator.
-            for i in (1..order.len()).rev() {
-                order.swap(i, rng.random_range(0..=i));
-            }
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        shuffle(&mut rng, &mut order);
+        for g in order {
+            let fs = &groups[g].1;
+            let fault = fs[turn[g] % fs.len()];
+            turn[g] += 1;
+            let step = Step { fault, hold_ms: rng.random_range(2000..5000), rest_ms: rng.random_range(500..2000), pick: rng.random() };
+            planned += step.hold_ms + step.rest_ms + 1000;
+            steps.push(step);
         }
-        let fault = order.remove(0);
-        let step = Step { fault, hold_ms: rng.random_range(2000..5000), rest_ms: rng.random_range(500..2000), pick: rng.random() };
-        planned += step.hold_ms + step.rest_ms + 1000;
-        steps.push(step);
     }
     steps
+}
+
+fn shuffle<T>(rng: &mut StdRng, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.random_range(0..=i));
+    }
 }
 
 /// Applies the schedule to `backend` until `end`, recording each fault and the
@@ -159,9 +185,7 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
         }
         Fault::SplitHalves => {
             let mut shuffled = ids.clone();
-            for i in (1..shuffled.len()).rev() {
-                shuffled.swap(i, rng.random_range(0..=i));
-            }
+            shuffle(&mut rng, &mut shuffled);
             let (a, b) = shuffled.split_at(ids.len() / 2);
             for &x in a {
                 for &y in b {
@@ -224,6 +248,16 @@ mod tests {
         assert_ne!(a, schedule(8, &faults, Duration::from_secs(60)));
         for f in faults {
             assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 60 s schedule");
+        }
+    }
+
+    #[test]
+    fn every_group_comes_within_the_first_three_steps() {
+        let faults = parse_nemeses("partition,kill,pause").unwrap();
+        for seed in 0..50 {
+            let groups: std::collections::BTreeSet<_> =
+                schedule(seed, &faults, Duration::from_secs(20)).iter().take(3).map(|s| s.fault.group()).collect();
+            assert_eq!(groups.len(), 3, "seed {seed}: {groups:?}");
         }
     }
 }
