@@ -6,7 +6,8 @@ use std::io::Write;
 
 use hodei_domain::command::CreateTenant;
 use hodei_domain::{Command, Proposal};
-use hodei_raft_store::log::record::{self, Record};
+use hodei_raft_store::log::format;
+use hodei_raft_store::log::record::Record;
 use hodei_raft_store::{Entry, LogId, LogStore, StateMachineStore, Vote};
 use openraft::storage::{RaftLogReader, RaftLogStorage, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{CommittedLeaderId, EntryPayload};
@@ -23,10 +24,10 @@ fn entry(index: u64, name: &str) -> Entry {
 
 /// Writes a WAL file with a vote and `n` entries, exactly as the writer would.
 fn write_wal(dir: &std::path::Path, n: u64) -> Vec<u8> {
-    let mut bytes = record::header().to_vec();
-    record::encode(&Record::Vote(Vote::new(1, 1)), &mut bytes);
+    let mut bytes = format::header().to_vec();
+    format::encode(&Record::Vote(Vote::new(1, 1)), &mut bytes);
     for i in 1..=n {
-        record::encode(&Record::Entry(entry(i, &format!("t{i}"))), &mut bytes);
+        format::encode(&Record::Entry(entry(i, &format!("t{i}"))), &mut bytes);
     }
     std::fs::create_dir_all(dir.join("raft")).unwrap();
     std::fs::write(dir.join("raft/wal"), &bytes).unwrap();
@@ -57,7 +58,7 @@ async fn a_bad_checksum_before_the_tail_is_a_loud_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = write_wal(dir.path(), 5);
     // Flip a byte inside the second record's body (after header and vote record).
-    let at = record::HEADER_LEN + 40;
+    let at = format::HEADER_LEN + 40;
     bytes[at] ^= 0xff;
     std::fs::write(dir.path().join("raft/wal"), &bytes).unwrap();
     let err = LogStore::open(dir.path()).await.err().expect("corruption must not open");
@@ -68,8 +69,8 @@ async fn a_bad_checksum_before_the_tail_is_a_loud_error() {
 async fn a_truncate_then_append_replays_to_the_new_suffix() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = write_wal(dir.path(), 3);
-    record::encode(&Record::Truncate(2), &mut bytes);
-    record::encode(&Record::Entry(entry(2, "replacement")), &mut bytes);
+    format::encode(&Record::Truncate(2), &mut bytes);
+    format::encode(&Record::Entry(entry(2, "replacement")), &mut bytes);
     std::fs::write(dir.path().join("raft/wal"), &bytes).unwrap();
     let mut log = LogStore::open(dir.path()).await.unwrap();
     let entries = log.try_get_log_entries(0..).await.unwrap();
