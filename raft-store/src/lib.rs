@@ -26,8 +26,7 @@ pub use log::LogStore;
 pub use sm::StateMachineStore;
 pub use types::*;
 
-/// True if a vote or log was ever made durable under `dir`: the node was part of
-/// a cluster and rejoins it instead of bootstrapping.
+/// True if `dir` holds a Raft log (this node was part of a cluster).
 pub fn has_raft_state(dir: &std::path::Path) -> bool {
-    log::has_state(dir)
+    log::wal_path(dir).exists()
 }

@@ -1,60 +1,57 @@
-//! The durable Raft log and vote: one write-ahead file, `<data-dir>/raft/wal`.
-//!
-//! - [`format`]: the file header and the checksummed frames; torn-tail rules.
-//! - [`record`]: the kind-tagged, versioned record bodies (entry, truncate, purge,
-//!   vote, committed) and the read-only decoder of the first file format.
-//! - [`vote`]: fixed-width codecs for the vote and log ids.
-//! - `memory`: the in-memory image that replaying the records yields.
-//! - `writer`: the thread that owns the file and group-commits.
-//! - `store`: [`LogStore`], openraft's `RaftLogStorage`.
+//! [`LogStore`]: openraft's durable log and vote. Entries live in memory (bounded
+//! by snapshots and purges) and in one write-ahead file; every change goes through
+//! the writer thread, and openraft hears of an append only after the `fdatasync`
+//! that covered it.
 
-pub mod format;
-mod memory;
 pub mod record;
-mod store;
-pub mod vote;
 mod writer;
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 
-pub use store::{LogOptions, LogStore};
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
 
-use crate::types::{LogId, Vote};
+use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 use record::Record;
+use writer::{Counters, Op};
+
+/// Rewrite the file once this many bytes were written since the last rewrite
+/// and a purge made most of them dead.
+const COMPACT_AFTER_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Mutex<Inner>>,
+    counters: Arc<Counters>,
+}
+
+struct Inner {
+    entries: BTreeMap<u64, Entry>,
+    vote: Option<Vote>,
+    committed: Option<LogId>,
+    last_purged: Option<LogId>,
+    writer: Sender<Op>,
+    bytes_at_last_rewrite: u64,
+}
+
+fn io_err(verb: ErrorVerb, e: impl std::error::Error + 'static) -> StorageError {
+    StorageIOError::new(ErrorSubject::Logs, verb, openraft::AnyError::new(&e)).into()
+}
+
+fn closed() -> StorageError {
+    io_err(ErrorVerb::Write, std::io::Error::other("raft log writer stopped"))
+}
 
 pub(crate) fn wal_path(dir: &Path) -> PathBuf {
     dir.join("raft").join("wal")
-}
-
-/// True if the log under `dir` holds at least one durable record (a vote, an
-/// entry, a purge point): this node was part of a cluster and must rejoin it,
-/// not bootstrap. An empty or header-only file, or a first record torn by a
-/// crash, holds nothing that was ever acknowledged.
-pub fn has_state(dir: &Path) -> bool {
-    let Ok(mut file) = std::fs::File::open(wal_path(dir)) else {
-        return false;
-    };
-    const HEAD: usize = format::HEADER_LEN + format::FRAME_HEADER_LEN;
-    let mut head = vec![0u8; HEAD];
-    let mut got = 0;
-    while got < head.len() {
-        match file.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(_) => return true, // unreadable: let open fail loudly
-        }
-    }
-    head.truncate(got);
-    if got == HEAD {
-        let len = u32::from_le_bytes(head[format::HEADER_LEN..format::HEADER_LEN + 4].try_into().expect("4 bytes"));
-        let mut body = Vec::new();
-        if file.take(u64::from(len)).read_to_end(&mut body).is_err() {
-            return true;
-        }
-        head.extend_from_slice(&body);
-    }
-    format::holds_records(&head)
 }
 
 /// Creates a log that starts after `last` (everything up to it purged), for a
@@ -64,13 +61,237 @@ pub fn has_state(dir: &Path) -> bool {
 pub fn write_purged(dir: &Path, last: LogId) -> std::io::Result<()> {
     let path = wal_path(dir);
     std::fs::create_dir_all(path.parent().expect("wal has a parent"))?;
-    let mut bytes = format::header().to_vec();
+    let mut bytes = record::header().to_vec();
     let vote = Vote { leader_id: openraft::LeaderId { term: last.leader_id.term, voted_for: None }, committed: false };
-    format::encode(&Record::Vote(vote), &mut bytes);
-    format::encode(&Record::Purge(last), &mut bytes);
-    format::encode(&Record::Committed(Some(last)), &mut bytes);
+    record::encode(&Record::Vote(vote), &mut bytes);
+    record::encode(&Record::Purge(last), &mut bytes);
+    record::encode(&Record::Committed(Some(last)), &mut bytes);
     let mut f = std::fs::File::create(&path)?;
     f.write_all(&bytes)?;
     f.sync_all()?;
-    std::fs::File::open(path.parent().expect("wal has a parent"))?.sync_all()
+    writer::sync_dir(&path)
+}
+
+impl LogStore {
+    /// Opens (or creates) the log under `dir/raft/`, replaying the file and cutting
+    /// off a torn tail left by a crash.
+    pub async fn open(dir: &Path) -> Result<LogStore, StorageError> {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&dir))
+            .await
+            .map_err(|e| io_err(ErrorVerb::Read, e))?
+    }
+
+    fn open_blocking(dir: &Path) -> Result<LogStore, StorageError> {
+        let path = wal_path(dir);
+        std::fs::create_dir_all(path.parent().expect("wal has a parent")).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(ErrorVerb::Read, e)),
+        };
+        let decoded = record::decode_file(&bytes).map_err(|e| io_err(ErrorVerb::Read, std::io::Error::other(e.to_string())))?;
+        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        if decoded.valid_len < bytes.len() || bytes.len() < record::HEADER_LEN {
+            tracing::warn!(cut = bytes.len() - decoded.valid_len, "cutting a torn tail off the raft log");
+            file.set_len(decoded.valid_len as u64).map_err(|e| io_err(ErrorVerb::Write, e))?;
+            if decoded.valid_len == 0 {
+                file.write_all(&record::header()).map_err(|e| io_err(ErrorVerb::Write, e))?;
+            }
+            file.sync_all().map_err(|e| io_err(ErrorVerb::Write, e))?;
+            writer::sync_dir(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        }
+        let mut inner = Replay::default();
+        for r in decoded.records {
+            inner.apply(r);
+        }
+        let counters = Arc::new(Counters::default());
+        let writer = writer::spawn(path, file, counters.clone()).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                entries: inner.entries,
+                vote: inner.vote,
+                committed: inner.committed,
+                last_purged: inner.last_purged,
+                writer,
+                bytes_at_last_rewrite: 0,
+            })),
+            counters,
+        })
+    }
+
+    /// How many `fdatasync`/`fsync` calls the log has issued (for measurements).
+    pub fn fsync_count(&self) -> u64 {
+        self.counters.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// How many write rounds (each ended by one sync) the writer has run.
+    pub fn write_rounds(&self) -> u64 {
+        self.counters.rounds.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `records`; returns a receiver that yields once they are durable.
+    fn submit(&self, inner: &Inner, records: &[Record]) -> Result<tokio::sync::oneshot::Receiver<std::io::Result<()>>, StorageError> {
+        let mut bytes = Vec::new();
+        for r in records {
+            record::encode(r, &mut bytes);
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let ack: writer::Ack = Box::new(move |res| {
+            let _ = tx.send(res);
+        });
+        inner.writer.send(Op::Write { bytes, ack: Some(ack) }).map_err(|_| closed())?;
+        Ok(rx)
+    }
+
+    async fn durable(&self, records: Vec<Record>) -> Result<(), StorageError> {
+        let rx = {
+            let inner = self.lock();
+            self.submit(&inner, &records)?
+        };
+        rx.await.map_err(|_| closed())?.map_err(|e| io_err(ErrorVerb::Write, e))
+    }
+
+    /// The live contents as one fresh file, for compaction.
+    fn snapshot_bytes(inner: &Inner) -> Vec<u8> {
+        let mut bytes = record::header().to_vec();
+        if let Some(v) = &inner.vote {
+            record::encode(&Record::Vote(*v), &mut bytes);
+        }
+        if let Some(p) = &inner.last_purged {
+            record::encode(&Record::Purge(*p), &mut bytes);
+        }
+        record::encode(&Record::Committed(inner.committed), &mut bytes);
+        for e in inner.entries.values() {
+            record::encode(&Record::Entry(e.clone()), &mut bytes);
+        }
+        bytes
+    }
+}
+
+/// Rebuilds the in-memory log from records in file order.
+#[derive(Default)]
+struct Replay {
+    entries: BTreeMap<u64, Entry>,
+    vote: Option<Vote>,
+    committed: Option<LogId>,
+    last_purged: Option<LogId>,
+}
+
+impl Replay {
+    fn apply(&mut self, r: Record) {
+        match r {
+            Record::Entry(e) => {
+                let index = e.log_id.index;
+                self.entries.split_off(&index);
+                self.entries.insert(index, e);
+            }
+            Record::Truncate(since) => {
+                self.entries.split_off(&since);
+            }
+            Record::Purge(upto) => {
+                self.entries = self.entries.split_off(&(upto.index + 1));
+                self.last_purged = Some(upto);
+            }
+            Record::Vote(v) => self.vote = Some(v),
+            Record::Committed(c) => self.committed = c,
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let inner = self.lock();
+        Ok(inner.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let inner = self.lock();
+        let last = inner.entries.values().next_back().map(|e| e.log_id).or(inner.last_purged);
+        Ok(LogState { last_purged_log_id: inner.last_purged, last_log_id: last })
+    }
+
+    async fn get_log_reader(&mut self) -> Self {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        self.lock().vote = Some(*vote);
+        self.durable(vec![Record::Vote(*vote)]).await
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        Ok(self.lock().vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        let inner = &mut *self.lock();
+        inner.committed = committed;
+        // No ack, hence no sync of its own: a lost committed id only means
+        // re-applying less at start-up, and the next append syncs it anyway.
+        let mut bytes = Vec::new();
+        record::encode(&Record::Committed(committed), &mut bytes);
+        inner.writer.send(Op::Write { bytes, ack: None }).map_err(|_| closed())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.lock().committed)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut bytes = Vec::new();
+        let inner = &mut *self.lock();
+        for e in entries {
+            record::encode(&Record::Entry(e.clone()), &mut bytes);
+            inner.entries.insert(e.log_id.index, e);
+        }
+        let ack: writer::Ack = Box::new(move |res| callback.log_io_completed(res));
+        inner.writer.send(Op::Write { bytes, ack: Some(ack) }).map_err(|_| closed())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let rx = {
+            let inner = &mut *self.lock();
+            inner.entries.split_off(&log_id.index);
+            self.submit(inner, &[Record::Truncate(log_id.index)])?
+        };
+        rx.await.map_err(|_| closed())?.map_err(|e| io_err(ErrorVerb::Write, e))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let rx = {
+            let inner = &mut *self.lock();
+            inner.entries = inner.entries.split_off(&(log_id.index + 1));
+            inner.last_purged = Some(log_id);
+            let written = self.counters.bytes.load(Ordering::Relaxed);
+            if written - inner.bytes_at_last_rewrite > COMPACT_AFTER_BYTES {
+                inner.bytes_at_last_rewrite = written;
+                let bytes = Self::snapshot_bytes(inner);
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let ack: writer::Ack = Box::new(move |res| {
+                    let _ = tx.send(res);
+                });
+                inner.writer.send(Op::Rewrite { bytes, ack: Some(ack) }).map_err(|_| closed())?;
+                rx
+            } else {
+                self.submit(inner, &[Record::Purge(log_id)])?
+            }
+        };
+        rx.await.map_err(|_| closed())?.map_err(|e| io_err(ErrorVerb::Write, e))
+    }
 }

@@ -6,7 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
@@ -22,39 +22,13 @@ pub enum Op {
     Rewrite { bytes: Vec<u8>, ack: Option<Ack> },
 }
 
-/// Figures the writer keeps for measurements, and a switch for fault tests.
 #[derive(Default)]
 pub struct Counters {
-    /// Every `fdatasync`/`fsync` issued, of the log file, a rewritten file or the directory.
     pub fsyncs: AtomicU64,
     pub bytes: AtomicU64,
     pub rounds: AtomicU64,
-    /// When set, the next sync fails as a disk error would (fault tests).
-    pub fail_next_sync: AtomicBool,
 }
 
-impl Counters {
-    /// Syncs `file` (data only, or data and metadata) and counts it.
-    fn sync(&self, file: &File, data_only: bool) -> std::io::Result<()> {
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        if self.fail_next_sync.swap(false, Ordering::Relaxed) {
-            return Err(std::io::Error::other("injected sync failure"));
-        }
-        if data_only {
-            file.sync_data()
-        } else {
-            file.sync_all()
-        }
-    }
-
-    pub fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        self.sync(&File::open(dir)?, false)
-    }
-}
-
-/// Starts the writer thread; it ends when every sender is dropped, after
-/// finishing what was queued.
 pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Result<Sender<Op>> {
     let (tx, rx) = std::sync::mpsc::channel::<Op>();
     std::thread::Builder::new()
@@ -97,7 +71,8 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
         // A round that only carried un-acknowledged bytes need not sync now; a
         // rewrite synced its own file already.
         if result.is_ok() && !acks.is_empty() && !(rewrote && pending.is_empty()) {
-            result = counters.sync(&file, true);
+            result = file.sync_data();
+            counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         }
         counters.rounds.fetch_add(1, Ordering::Relaxed);
         for ack in acks {
@@ -137,14 +112,20 @@ fn clone_result(r: &std::io::Result<()>) -> std::io::Result<()> {
 
 /// Writes `bytes` to a temp file, syncs it, renames it over `path` and syncs the
 /// directory; returns the new file opened for appending.
-pub(super) fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<File> {
+fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<File> {
     let tmp = path.with_extension("rewrite");
     {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        counters.sync(&f, false)?;
+        f.sync_all()?;
+        counters.fsyncs.fetch_add(1, Ordering::Relaxed);
     }
     std::fs::rename(&tmp, path)?;
-    counters.sync_dir(path)?;
+    sync_dir(path)?;
     OpenOptions::new().append(true).open(path)
+}
+
+pub fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    File::open(dir)?.sync_all()
 }
