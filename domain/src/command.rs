@@ -7,8 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ids::{JobId, PoolId, TenantId, WorkerId};
-use crate::model::{JobSpec, Quota, RunEnding, RunUsage};
+use crate::autoscale::ScalingPolicy;
+use crate::ids::{BurstId, JobId, PoolId, TenantId, WorkerId};
+use crate::model::{JobOptions, JobSpec, Quota, RunEnding, RunUsage};
+use crate::pool::{PoolKind, WorkerShape};
+use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
 
 /// A command stamped by the leader with its wall-clock time. `apply` reads time
@@ -31,6 +34,19 @@ pub enum Command {
     FinishJob(FinishJob),
     MarkWorkerLost(MarkWorkerLost),
     DrainWorker(DrainWorker),
+    SetSettings(SetSettings),
+    UpdateTenant(UpdateTenant),
+    DeleteTenant(DeleteTenant),
+    SubmitJobWithOptions(SubmitJobWithOptions),
+    RequestBurst(RequestBurst),
+    DecideBurst(DecideBurst),
+    CreatePool(CreatePool),
+    UpdatePool(UpdatePool),
+    DeletePool(DeletePool),
+    ScalePool(ScalePool),
+    RecordScaling(RecordScaling),
+    DeregisterWorker(DeregisterWorker),
+    Tick(Tick),
 }
 
 impl Command {
@@ -52,6 +68,19 @@ impl Command {
             Command::FinishJob(_) => "finish_job",
             Command::MarkWorkerLost(_) => "mark_worker_lost",
             Command::DrainWorker(_) => "drain_worker",
+            Command::SetSettings(_) => "set_settings",
+            Command::UpdateTenant(_) => "update_tenant",
+            Command::DeleteTenant(_) => "delete_tenant",
+            Command::SubmitJobWithOptions(_) => "submit_job_with_options",
+            Command::RequestBurst(_) => "request_burst",
+            Command::DecideBurst(_) => "decide_burst",
+            Command::CreatePool(_) => "create_pool",
+            Command::UpdatePool(_) => "update_pool",
+            Command::DeletePool(_) => "delete_pool",
+            Command::ScalePool(_) => "scale_pool",
+            Command::RecordScaling(_) => "record_scaling",
+            Command::DeregisterWorker(_) => "deregister_worker",
+            Command::Tick(_) => "tick",
         }
     }
 }
@@ -131,3 +160,127 @@ pub struct MarkWorkerLost {
 pub struct DrainWorker {
     pub worker_id: WorkerId,
 }
+
+/// Replaces the cluster-wide settings (validated inside apply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetSettings {
+    pub settings: Settings,
+}
+
+/// Changes the given fields of a tenant; `None` keeps a field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateTenant {
+    pub tenant_id: TenantId,
+    pub email: Option<String>,
+    pub weight: Option<u32>,
+    pub max_queued_jobs: Option<u32>,
+    /// `Some(None)` clears the tenant's own wait target.
+    pub sla_wait_ms: Option<Option<u64>>,
+}
+
+/// Refused while the tenant has queued or placed jobs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteTenant {
+    pub tenant_id: TenantId,
+}
+
+/// `SubmitJob` with scheduling hints (estimated duration, worker selector).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitJobWithOptions {
+    pub submit: SubmitJob,
+    pub options: JobOptions,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestBurst {
+    pub tenant_id: TenantId,
+    pub cpu_m: u64,
+    pub memory_mb: u64,
+    pub duration_minutes: u32,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BurstDecision {
+    /// Starts a pending lease now.
+    Approve,
+    /// Refuses a pending lease.
+    Deny { reason: String },
+    /// Ends a pending or active lease now.
+    Revoke { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideBurst {
+    pub burst_id: BurstId,
+    pub decision: BurstDecision,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePool {
+    pub id: PoolId,
+    pub name: String,
+    pub kind: PoolKind,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub labels: BTreeMap<String, String>,
+    pub worker_shape: Option<WorkerShape>,
+    pub worker_hourly_cost_nanos: Option<u64>,
+    pub auto_scaling_enabled: bool,
+    pub policies: Vec<ScalingPolicy>,
+}
+
+/// Changes the given fields of a pool; `None` keeps a field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdatePool {
+    pub id: PoolId,
+    pub name: Option<String>,
+    pub min_size: Option<u32>,
+    pub max_size: Option<u32>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub worker_hourly_cost_nanos: Option<Option<u64>>,
+    pub auto_scaling_enabled: Option<bool>,
+    pub policies: Option<Vec<ScalingPolicy>>,
+    pub scale_up_cooldown_ms: Option<u64>,
+    pub scale_down_cooldown_ms: Option<u64>,
+    pub min_worker_lifetime_ms: Option<u64>,
+}
+
+/// Starts draining the pool; it is deleted once its last worker is gone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletePool {
+    pub id: PoolId,
+}
+
+/// A manual scale with its reason (recorded in the scaling history).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalePool {
+    pub id: PoolId,
+    pub target_size: u32,
+    pub reason: String,
+}
+
+/// An autoscaler decision (from [`crate::autoscale::should_scale`]). `from` must
+/// still be the pool's target, so a stale decision is refused; cooldowns and
+/// bounds are checked again; `drain` workers still idle start draining.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordScaling {
+    pub id: PoolId,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
+    pub policy: Option<String>,
+    pub drain: Vec<WorkerId>,
+}
+
+/// Removes a worker that runs nothing (after a drain, or a lost one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeregisterWorker {
+    pub worker_id: WorkerId,
+}
+
+/// Time passes: burst leases end, running jobs past their timeout time out,
+/// idle worker cost accrues, pools finish draining, and retention prunes old
+/// jobs, cost and SLA buckets. The leader proposes it periodically.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tick {}

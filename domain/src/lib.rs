@@ -5,28 +5,65 @@
 //! iteration: every node that applies the same log reaches the same state.
 //!
 //! ```text
-//! Proposal { at_ms, Command } --State::apply(index, &proposal)--> Outcome
+//!  Proposal { at_ms, Command } --State::apply(index, &proposal)--> Outcome
+//!
+//!  leader loops (pure reads, then proposals):
+//!    dispatch::solve(&state, now, previous, n) -> Decision  -> AssignJobs
+//!    autoscale::should_scale(&state, pool, now) -> ScaleDecision -> RecordScaling
+//!    every second or so                                      -> Tick
+//!
+//!  SubmitJob -> admission (valid? queued bound? quota+burst?) -> fair queue
+//!    -> AssignJobs (fencing token = log index) -> StartJob -> FinishJob
+//!       (stale token refused)       lost worker -> requeue / LOST
+//!    -> cost buckets (hour, tenant, pool), SLA buckets (hour, tenant)
 //! ```
 //!
 //! - [`ids`]: newtype identifiers.
-//! - [`model`]: tenants, quotas, jobs and their states.
+//! - [`model`]: tenants, quotas, jobs, workers and their states.
+//! - [`settings`]: cluster-wide settings (the seeds' config keys).
 //! - [`command`]: the append-only command enum and its payloads.
 //! - [`outcome`]: results, including replicated rejections.
 //! - [`state`]: the state and `apply`; `apply/` holds one file per command family.
-//! - [`snapshot`]: the versioned encoding of the whole state.
-//! - [`dispatch`]: the pure planner of placements the leader proposes.
+//! - [`wfq`]: weighted fair queuing tags and the per-tenant queues.
+//! - [`placement`]: the rules a placement must satisfy (shared by solver and apply).
+//! - [`dispatch`]: the pure solver of placements the leader proposes.
+//! - [`burst`], [`pool`]: burst leases and resource pools.
+//! - [`autoscale`]: scaling policies and the pure `should_scale`.
+//! - [`cost`], [`cost_report`]: cost ledger, reports and recommendations.
+//! - [`sla`]: wait targets and compliance; [`explain`]: why a job is pending.
+//! - [`table`]: the job store; [`snapshot`]: the versioned encoding of the state.
 
 mod apply;
+pub mod autoscale;
+pub mod burst;
 pub mod command;
+pub mod cost;
+pub mod cost_report;
 pub mod dispatch;
+pub mod explain;
 pub mod ids;
 pub mod model;
 pub mod outcome;
+pub mod placement;
+pub mod pool;
+pub mod settings;
+pub mod sla;
 pub mod snapshot;
 pub mod state;
+pub mod table;
+pub mod wfq;
 
+pub use apply::job::{MAX_COMMAND_ARGS, MAX_SELECTOR_LABELS};
+pub use apply::tick::MAX_PER_TICK;
+pub use apply::worker::LOST_WORKER_GRACE;
+pub use autoscale::{should_scale, PoolMetrics, ScaleDecision, ScalingPolicy};
+pub use burst::{Burst, BurstState};
 pub use command::{Command, Proposal};
-pub use ids::{JobId, PoolId, TenantId, WorkerId};
-pub use model::{Execution, Job, JobSpec, JobState, Placement, Quota, RunEnding, RunUsage, Tenant, Usage, Worker, WorkerState};
-pub use outcome::{Outcome, Rejection};
+pub use dispatch::Decision;
+pub use explain::{why_pending, PendingExplanation, PendingReason};
+pub use ids::{BurstId, JobId, PoolId, TenantId, WorkerId};
+pub use model::{Execution, Job, JobOptions, JobSpec, JobState, Placement, Quota, RunEnding, RunUsage, Tenant, Usage, Worker, WorkerState};
+pub use outcome::{Outcome, Rejection, TickReport};
+pub use pool::{Pool, PoolKind, PoolLifecycle, ScalingEvent, WorkerShape};
+pub use settings::{Settings, ViolationPolicy};
 pub use state::State;

@@ -28,7 +28,19 @@ pub struct Tenant {
     pub quota: Quota,
     /// Leader time at creation, in milliseconds since the Unix epoch.
     pub created_at_ms: u64,
+    /// Fair-share weight: backlogged tenants receive service in proportion to it.
+    pub weight: u32,
+    /// Jobs this tenant may hold queued at once (bounds the queue's memory).
+    pub max_queued_jobs: u32,
+    /// Wait target (enqueue to start) for this tenant's jobs; `None` uses the
+    /// priority or cluster default.
+    pub sla_wait_ms: Option<u64>,
+    /// Admissions beyond quota accepted while `strict_mode` is off.
+    pub quota_violations: u64,
 }
+
+/// Bounds on a tenant's weight.
+pub const MAX_WEIGHT: u32 = 10_000;
 
 /// Resources a tenant's admitted jobs hold, compared with its quota.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +129,29 @@ pub struct Job {
     /// Leader time of the last state change.
     pub updated_at_ms: u64,
     pub execution: Execution,
+    /// Scheduling hints beyond the spec; boxed because most jobs have none and
+    /// every queued job's bytes count.
+    pub options: Option<Box<JobOptions>>,
+}
+
+impl Job {
+    pub fn estimated_duration_s(&self) -> Option<u64> {
+        self.options.as_ref().and_then(|o| o.estimated_duration_s)
+    }
+
+    /// Worker labels this job requires (empty: any).
+    pub fn selector(&self) -> Option<&BTreeMap<String, String>> {
+        self.options.as_ref().map(|o| &o.selector).filter(|s| !s.is_empty())
+    }
+}
+
+/// Optional scheduling inputs of a submission (`SubmitJobWithOptions`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOptions {
+    /// Used for the fair-queuing cost and the start estimate.
+    pub estimated_duration_s: Option<u64>,
+    /// Labels a worker (or its pool) must carry to run the job.
+    pub selector: BTreeMap<String, String>,
 }
 
 /// Where a job is placed. `token` is the log index of the `AssignJobs` entry that
@@ -127,6 +162,8 @@ pub struct Placement {
     pub worker: WorkerId,
     pub token: u64,
     pub assigned_at_ms: u64,
+    /// Admitted beyond the tenant's base quota, under its burst lease.
+    pub under_burst: bool,
 }
 
 /// How a run ended, as its worker reported it.
@@ -156,6 +193,8 @@ pub struct Execution {
     pub finished_at_ms: Option<u64>,
     pub ending: Option<RunEnding>,
     pub usage: Option<RunUsage>,
+    /// Cost of every attempt so far, nano-dollars (see `cost`).
+    pub cost_nanos: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,15 +233,24 @@ pub struct Worker {
     /// Resources those jobs hold.
     pub used_cpu_m: u64,
     pub used_memory_mb: u64,
+    /// Since when the worker has run nothing (idle cost accrues to its pool).
+    pub idle_since_ms: Option<u64>,
+    /// When its lease ran out (lost workers are forgotten after a retention).
+    pub lost_at_ms: Option<u64>,
 }
 
 impl Worker {
     /// Can this worker take `spec` now (state, pool, free capacity)? A job's own
     /// labels describe it; the pool is its selector.
     pub fn fits(&self, spec: &JobSpec) -> bool {
+        self.fits_resources(spec.pool.as_ref(), spec.cpu_m, spec.memory_mb)
+    }
+
+    /// Active, in the wanted pool (if any), with room for the resources.
+    pub fn fits_resources(&self, pool: Option<&PoolId>, cpu_m: u64, memory_mb: u64) -> bool {
         self.state == WorkerState::Active
-            && spec.pool.as_ref().is_none_or(|p| *p == self.pool)
-            && self.used_cpu_m.saturating_add(spec.cpu_m) <= self.cpu_m
-            && self.used_memory_mb.saturating_add(spec.memory_mb) <= self.memory_mb
+            && pool.is_none_or(|p| *p == self.pool)
+            && self.used_cpu_m.saturating_add(cpu_m) <= self.cpu_m
+            && self.used_memory_mb.saturating_add(memory_mb) <= self.memory_mb
     }
 }

@@ -1,8 +1,11 @@
 //! The result of applying one command. Rejections that follow from replicated
 //! state are values, replicated like any result, never errors of `apply`.
 
-use crate::ids::{JobId, WorkerId};
+use crate::burst::Burst;
+use crate::ids::{JobId, TenantId, WorkerId};
 use crate::model::{Job, Tenant, Worker};
+use crate::pool::Pool;
+use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +24,25 @@ pub enum Outcome {
     /// The worker's jobs: re-queued ones, then those that ran out of retries.
     WorkerLost { requeued: Vec<JobId>, lost: Vec<JobId> },
     WorkerDraining(Worker),
+    SettingsSet(Settings),
+    TenantUpdated(Tenant),
+    TenantDeleted(TenantId),
+    /// A requested, approved, denied or revoked lease, as it now stands.
+    BurstUpdated(Burst),
+    PoolUpdated(Pool),
+    WorkerDeregistered(WorkerId),
+    Ticked(TickReport),
+}
+
+/// What one `Tick` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickReport {
+    pub bursts_expired: u32,
+    pub jobs_timed_out: Vec<JobId>,
+    pub jobs_pruned: u32,
+    pub buckets_pruned: u32,
+    pub workers_forgotten: u32,
+    pub pools_deleted: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

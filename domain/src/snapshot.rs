@@ -8,8 +8,11 @@
 use crate::state::State;
 
 const MAGIC: &[u8; 8] = b"HODEISM\0";
-/// The format this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes. History: 1, the first pre-release layout
+/// (tenants, jobs, workers); 2, the full domain (settings, fair queue, pools,
+/// bursts, cost and SLA ledgers). Version 1 was never released, so no decoder
+/// is kept for it: a v1 snapshot is refused with a clear error.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
@@ -23,7 +26,7 @@ impl std::fmt::Display for DecodeError {
         match self {
             DecodeError::BadMagic => write!(f, "not a hodei state snapshot (bad magic)"),
             DecodeError::UnsupportedVersion(v) => {
-                write!(f, "state snapshot format {v} is newer than this build's {FORMAT_VERSION}")
+                write!(f, "state snapshot format {v} is not readable by this build (it reads {FORMAT_VERSION})")
             }
             DecodeError::Corrupt(e) => write!(f, "state snapshot does not decode: {e}"),
         }
@@ -50,7 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(DecodeError::BadMagic);
     }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     if version != FORMAT_VERSION {
         return Err(DecodeError::UnsupportedVersion(version));
     }

@@ -1,14 +1,20 @@
 //! The replicated state and its one entry point, [`State::apply`].
 
-use crate::apply;
-use crate::command::{Command, Proposal};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ids::{JobId, TenantId, WorkerId};
+use crate::apply;
+use crate::burst::Burst;
+use crate::command::{Command, Proposal};
+use crate::cost::CostLedger;
+use crate::ids::{BurstId, JobId, PoolId, TenantId, WorkerId};
 use crate::model::{Job, Tenant, Usage, Worker};
 use crate::outcome::Outcome;
+use crate::pool::Pool;
+use crate::settings::Settings;
+use crate::sla::SlaLedger;
+use crate::table::JobTable;
+use crate::wfq::FairQueue;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Everything Raft replicates. Only ordered maps: iteration order reaches
 /// encodings and hashes, so it must not depend on a hasher's seed.
@@ -16,17 +22,36 @@ use std::collections::BTreeMap;
 pub struct State {
     pub(crate) next_tenant: u64,
     pub(crate) next_job: u64,
+    pub(crate) next_worker: u64,
+    pub(crate) next_burst: u64,
+    /// The latest command time applied: the state's notion of "now" for reads.
+    pub(crate) clock_ms: u64,
+    pub(crate) settings: Settings,
     pub(crate) tenants: BTreeMap<TenantId, Tenant>,
     pub(crate) tenant_names: BTreeMap<String, TenantId>,
-    pub(crate) jobs: BTreeMap<JobId, Job>,
-    /// (tenant, idempotency key) -> the job the first submission created.
+    pub(crate) jobs: JobTable,
+    /// (tenant, idempotency key) -> the job the first submission created; lives
+    /// as long as that job is retained.
     pub(crate) idempotency: BTreeMap<(TenantId, String), JobId>,
-    /// Admitted (non-terminal) jobs' resources per tenant.
+    /// Demand: resources of every non-terminal job per tenant.
     pub(crate) usage: BTreeMap<TenantId, Usage>,
-    pub(crate) next_worker: u64,
+    /// Resources of placed (assigned or running) jobs per tenant.
+    pub(crate) running: BTreeMap<TenantId, Usage>,
+    /// Pending jobs, per tenant and in fair order.
+    pub(crate) queue: FairQueue,
+    /// Pending jobs per wanted pool (`None`: any pool), for autoscaling.
+    pub(crate) pending_by_pool: BTreeMap<Option<PoolId>, u64>,
+    /// (deadline, job) for running jobs with a timeout.
+    pub(crate) deadlines: BTreeSet<(u64, JobId)>,
+    /// (finished at, job) for retention pruning, oldest first.
+    pub(crate) finished: BTreeSet<(u64, JobId)>,
     pub(crate) workers: BTreeMap<WorkerId, Worker>,
-    /// Jobs waiting for a worker, in submission order.
-    pub(crate) pending: BTreeSet<JobId>,
+    pub(crate) pools: BTreeMap<PoolId, Pool>,
+    pub(crate) bursts: BTreeMap<BurstId, Burst>,
+    /// The pending or active lease of each tenant that has one.
+    pub(crate) live_bursts: BTreeMap<TenantId, BurstId>,
+    pub(crate) cost: CostLedger,
+    pub(crate) sla: SlaLedger,
 }
 
 impl State {
@@ -34,17 +59,31 @@ impl State {
     /// it fences assignments. Pure: the same state and input give the same result.
     pub fn apply(&mut self, index: u64, proposal: &Proposal) -> Outcome {
         let now = proposal.at_ms;
+        self.clock_ms = self.clock_ms.max(now);
         match &proposal.command {
             Command::CreateTenant(c) => apply::tenant::create(self, now, c),
             Command::SetQuota(c) => apply::tenant::set_quota(self, c),
-            Command::SubmitJob(c) => apply::job::submit(self, now, c),
+            Command::SubmitJob(c) => apply::job::submit(self, now, c, None),
             Command::CancelJob(c) => apply::job::cancel(self, now, c),
             Command::RegisterWorker(c) => apply::worker::register(self, now, c),
-            Command::AssignJobs(c) => apply::worker::assign(self, index, now, c),
-            Command::StartJob(c) => apply::worker::start(self, now, c),
-            Command::FinishJob(c) => apply::worker::finish(self, now, c),
+            Command::AssignJobs(c) => apply::assign::assign(self, index, now, c),
+            Command::StartJob(c) => apply::report::start(self, now, c),
+            Command::FinishJob(c) => apply::report::finish(self, now, c),
             Command::MarkWorkerLost(c) => apply::worker::lost(self, now, c),
             Command::DrainWorker(c) => apply::worker::drain(self, c),
+            Command::SetSettings(c) => apply::settings::set(self, c),
+            Command::UpdateTenant(c) => apply::tenant::update(self, c),
+            Command::DeleteTenant(c) => apply::tenant::delete(self, c),
+            Command::SubmitJobWithOptions(c) => apply::job::submit(self, now, &c.submit, Some(&c.options)),
+            Command::RequestBurst(c) => apply::burst::request(self, now, c),
+            Command::DecideBurst(c) => apply::burst::decide(self, now, c),
+            Command::CreatePool(c) => apply::pool::create(self, now, c),
+            Command::UpdatePool(c) => apply::pool::update(self, c),
+            Command::DeletePool(c) => apply::pool::delete(self, c),
+            Command::ScalePool(c) => apply::scale::manual(self, now, c),
+            Command::RecordScaling(c) => apply::scale::automatic(self, now, c),
+            Command::DeregisterWorker(c) => apply::worker::deregister(self, now, c),
+            Command::Tick(_) => apply::tick::tick(self, now),
         }
     }
 
@@ -61,11 +100,12 @@ impl State {
     }
 
     pub fn job(&self, id: JobId) -> Option<&Job> {
-        self.jobs.get(&id)
+        self.jobs.get(id)
     }
 
+    /// Retained jobs in id order.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.values()
+        self.jobs.iter()
     }
 
     pub fn worker(&self, id: WorkerId) -> Option<&Worker> {
@@ -76,19 +116,90 @@ impl State {
         self.workers.values()
     }
 
-    /// Jobs waiting for a worker, oldest first.
+    /// Jobs waiting for a worker, oldest first (a scan: for listings, not loops).
     pub fn pending(&self) -> impl Iterator<Item = &Job> {
-        self.pending.iter().filter_map(|id| self.jobs.get(id))
+        self.jobs.iter().filter(|j| j.state == crate::model::JobState::Pending)
     }
 
     /// Jobs after `after` in id order (for paginated listing).
     pub fn jobs_after(&self, after: Option<JobId>) -> impl Iterator<Item = &Job> {
         let start = after.map(|a| a.0.saturating_add(1)).unwrap_or(0);
-        self.jobs.range(JobId(start)..).map(|(_, j)| j)
+        self.jobs.iter_from(JobId(start))
     }
 
+    /// Resources of the tenant's non-terminal (queued and placed) jobs.
     pub fn usage(&self, id: TenantId) -> Usage {
         self.usage.get(&id).copied().unwrap_or_default()
+    }
+
+    /// Resources of the tenant's placed (assigned and running) jobs.
+    pub fn running_usage(&self, id: TenantId) -> Usage {
+        self.running.get(&id).copied().unwrap_or_default()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The latest leader time applied (0 before any command).
+    pub fn clock_ms(&self) -> u64 {
+        self.clock_ms
+    }
+
+    pub fn queue(&self) -> &FairQueue {
+        &self.queue
+    }
+
+    /// Number of queued jobs.
+    pub fn queued_jobs(&self) -> u64 {
+        self.queue.len()
+    }
+
+    pub fn pool(&self, id: &PoolId) -> Option<&Pool> {
+        self.pools.get(id)
+    }
+
+    pub fn pools(&self) -> impl Iterator<Item = &Pool> {
+        self.pools.values()
+    }
+
+    pub fn burst(&self, id: BurstId) -> Option<&Burst> {
+        self.bursts.get(&id)
+    }
+
+    pub fn bursts(&self) -> impl Iterator<Item = &Burst> {
+        self.bursts.values()
+    }
+
+    /// The tenant's pending or active lease, if any.
+    pub fn live_burst(&self, tenant: TenantId) -> Option<&Burst> {
+        self.live_bursts.get(&tenant).and_then(|b| self.bursts.get(b))
+    }
+
+    /// Extra (cpu_m, memory_mb) the tenant's lease grants at `now_ms`.
+    pub fn burst_allowance(&self, tenant: TenantId, now_ms: u64) -> (u64, u64) {
+        match self.live_burst(tenant) {
+            Some(b) if b.is_active_at(now_ms) => (b.cpu_m, b.memory_mb),
+            _ => (0, 0),
+        }
+    }
+
+    /// Queued jobs that want `pool` specifically (`None`: any pool).
+    pub fn pending_for_pool(&self, pool: Option<&PoolId>) -> u64 {
+        self.pending_by_pool.get(&pool.cloned()).copied().unwrap_or(0)
+    }
+
+    pub fn cost_ledger(&self) -> &CostLedger {
+        &self.cost
+    }
+
+    pub fn sla_ledger(&self) -> &SlaLedger {
+        &self.sla
+    }
+
+    /// Retained finished jobs.
+    pub fn finished_jobs(&self) -> u64 {
+        self.finished.len() as u64
     }
 
     /// A 64-bit FNV-1a digest of the canonical encoding: equal states give equal

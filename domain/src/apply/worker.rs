@@ -1,26 +1,35 @@
-//! Workers and the job lifecycle after admission: `RegisterWorker`,
-//! `AssignJobs` (fenced by the log index), `StartJob`, `FinishJob`,
-//! `MarkWorkerLost`, `DrainWorker`.
+//! `RegisterWorker`, `MarkWorkerLost`, `DrainWorker`, `DeregisterWorker`.
 //!
-//! A job is placed on at most one worker at a time: only a PENDING job can be
-//! placed, reports must carry the current placement's token, a worker holds a
-//! job's resources only while it is ASSIGNED or RUNNING, and a lost worker's
-//! placements are cleared before its jobs are queued again. A finished job keeps
-//! its last placement as history (and to fence late reports).
+//! A job is placed on at most one worker at a time: a lost worker's placements
+//! are cleared (and its reports then fail the fencing check) before its jobs go
+//! back to the queue.
 
-use crate::command::{AssignJobs, DrainWorker, FinishJob, MarkWorkerLost, RegisterWorker, StartJob};
+use crate::command::{DeregisterWorker, DrainWorker, MarkWorkerLost, RegisterWorker};
 use crate::ids::{JobId, WorkerId};
-use crate::model::{Job, JobState, Placement, RunEnding, Worker, WorkerState};
+use crate::model::{JobState, Worker, WorkerState};
 use crate::outcome::{Outcome, Rejection};
+use crate::pool::Pool;
 use crate::state::State;
 
 /// Losing a worker is not the job's fault: it is queued again this many times
 /// beyond its own `max_retries` before it is declared LOST.
 pub const LOST_WORKER_GRACE: u32 = 2;
 
+/// Bound on a worker's labels.
+pub const MAX_WORKER_LABELS: usize = 64;
+
 pub(crate) fn register(state: &mut State, now: u64, c: &RegisterWorker) -> Outcome {
-    if c.pool.0.is_empty() || c.cpu_m == 0 || c.memory_mb == 0 {
-        return Rejection::invalid("a worker needs a pool and positive cpu_m and memory_mb");
+    if c.pool.0.is_empty() || c.cpu_m == 0 || c.memory_mb == 0 || c.labels.len() > MAX_WORKER_LABELS {
+        return Rejection::invalid("a worker needs a pool, positive cpu_m and memory_mb, and at most 64 labels");
+    }
+    match state.pools.get(&c.pool) {
+        Some(p) if !p.lifecycle.accepts_work() => {
+            return Rejection::conflict(format!("pool {} is {}", c.pool, p.lifecycle.as_str()));
+        }
+        Some(_) => {}
+        None => {
+            state.pools.insert(c.pool.clone(), Pool::implicit(c.pool.clone(), now));
+        }
     }
     state.next_worker += 1;
     let w = Worker {
@@ -36,121 +45,47 @@ pub(crate) fn register(state: &mut State, now: u64, c: &RegisterWorker) -> Outco
         jobs: Default::default(),
         used_cpu_m: 0,
         used_memory_mb: 0,
+        idle_since_ms: Some(now),
+        lost_at_ms: None,
     };
     state.workers.insert(w.id, w.clone());
+    super::pool::refresh_lifecycle(state, &c.pool);
     Outcome::WorkerRegistered(w)
 }
 
-pub(crate) fn assign(state: &mut State, index: u64, now: u64, c: &AssignJobs) -> Outcome {
-    let mut placed = Vec::new();
-    for &(job_id, worker_id) in &c.assignments {
-        let Some(job) = state.jobs.get_mut(&job_id) else { continue };
-        let Some(worker) = state.workers.get_mut(&worker_id) else { continue };
-        if job.state != JobState::Pending || !worker.fits(&job.spec) {
-            continue;
-        }
-        job.state = JobState::Assigned;
-        job.updated_at_ms = now;
-        job.execution.placement = Some(Placement { worker: worker_id, token: index, assigned_at_ms: now });
-        job.execution.attempts += 1;
-        worker.jobs.insert(job_id);
-        worker.used_cpu_m += job.spec.cpu_m;
-        worker.used_memory_mb += job.spec.memory_mb;
-        state.pending.remove(&job_id);
-        placed.push((job_id, worker_id, index));
-    }
-    Outcome::JobsAssigned(placed)
-}
-
-/// The job's current placement, if it matches the report's worker and token.
-fn fenced<'a>(state: &'a mut State, job_id: JobId, worker: WorkerId, token: u64) -> Result<&'a mut Job, Outcome> {
-    let Some(job) = state.jobs.get_mut(&job_id) else {
-        return Err(Rejection::not_found(job_id.to_string()));
-    };
-    match job.execution.placement {
-        Some(p) if p.worker == worker && p.token == token => Ok(job),
-        _ => Err(Rejection::conflict(format!(
-            "stale report: {job_id} is not placed on {worker} with fencing token {token}"
-        ))),
-    }
-}
-
-pub(crate) fn start(state: &mut State, now: u64, c: &StartJob) -> Outcome {
-    let job = match fenced(state, c.job_id, c.worker_id, c.token) {
-        Ok(j) => j,
-        Err(o) => return o,
-    };
-    match job.state {
-        JobState::Assigned => {
-            job.state = JobState::Running;
-            job.updated_at_ms = now;
-            job.execution.started_at_ms = Some(now);
-            Outcome::JobStarted(job.clone())
-        }
-        // A retried report of a start that was applied.
-        JobState::Running => Outcome::JobStarted(job.clone()),
-        other => Rejection::conflict(format!("{} is {}, it cannot start", job.id, other.as_str())),
-    }
-}
-
-pub(crate) fn finish(state: &mut State, now: u64, c: &FinishJob) -> Outcome {
-    let job = match fenced(state, c.job_id, c.worker_id, c.token) {
-        Ok(j) => j,
-        Err(o) => return o,
-    };
-    if job.state.is_terminal() {
-        return Rejection::conflict(format!("{} is already {}", job.id, job.state.as_str()));
-    }
-    job.updated_at_ms = now;
-    job.execution.finished_at_ms = Some(now);
-    job.execution.ending = Some(c.ending);
-    job.execution.usage = Some(c.usage);
-    let retry = matches!(c.ending, RunEnding::Failed { .. }) && job.execution.attempts <= job.spec.max_retries;
-    job.state = match c.ending {
-        RunEnding::Succeeded => JobState::Succeeded,
-        RunEnding::TimedOut => JobState::TimedOut,
-        RunEnding::Cancelled => JobState::Cancelled,
-        RunEnding::Failed { .. } if retry => JobState::Pending,
-        RunEnding::Failed { .. } => JobState::Failed,
-    };
-    let job = job.clone();
-    if retry {
-        unplace(state, &job);
-        requeue(state, job.id);
-    } else {
-        release(state, &job);
-    }
-    Outcome::JobFinished(state.jobs[&job.id].clone())
-}
-
 pub(crate) fn lost(state: &mut State, now: u64, c: &MarkWorkerLost) -> Outcome {
-    let Some(worker) = state.workers.get_mut(&c.worker_id) else {
+    let Some(worker) = state.workers.get(&c.worker_id) else {
         return Rejection::not_found(c.worker_id.to_string());
     };
     if worker.state == WorkerState::Lost {
         return Rejection::conflict(format!("{} is already lost", c.worker_id));
     }
-    worker.state = WorkerState::Lost;
-    let jobs: Vec<JobId> = std::mem::take(&mut worker.jobs).into_iter().collect();
-    worker.used_cpu_m = 0;
-    worker.used_memory_mb = 0;
+    let jobs: Vec<JobId> = worker.jobs.iter().copied().collect();
+    stop_idle_clock(state, c.worker_id, now);
     let (mut requeued, mut gone) = (Vec::new(), Vec::new());
     for id in jobs {
-        let Some(job) = state.jobs.get_mut(&id) else { continue };
-        job.updated_at_ms = now;
+        super::unplace(state, now, id);
+        let Some(job) = state.jobs.get_mut(id) else { continue };
         job.execution.placement = None;
-        if job.execution.attempts <= job.spec.max_retries + LOST_WORKER_GRACE {
+        if job.execution.attempts <= job.spec.max_retries.saturating_add(LOST_WORKER_GRACE) {
             job.state = JobState::Pending;
+            job.updated_at_ms = now;
             requeued.push(id);
-            state.pending.insert(id);
+            super::enqueue(state, id);
         } else {
-            job.state = JobState::Lost;
-            job.execution.finished_at_ms = Some(now);
-            let job = job.clone();
-            release(state, &job);
+            // Placement already cleared: terminate only releases the demand.
+            super::terminate(state, now, id, JobState::Lost);
             gone.push(id);
         }
     }
+    let pool = {
+        let w = state.workers.get_mut(&c.worker_id).expect("checked above");
+        w.state = WorkerState::Lost;
+        w.idle_since_ms = None;
+        w.lost_at_ms = Some(now);
+        w.pool.clone()
+    };
+    super::pool::refresh_lifecycle(state, &pool);
     Outcome::WorkerLost { requeued, lost: gone }
 }
 
@@ -165,33 +100,32 @@ pub(crate) fn drain(state: &mut State, c: &DrainWorker) -> Outcome {
     }
 }
 
-/// Frees the worker capacity a placed job held.
-fn unplace(state: &mut State, job: &Job) {
-    if let Some(p) = job.execution.placement {
-        if let Some(w) = state.workers.get_mut(&p.worker) {
-            if w.jobs.remove(&job.id) {
-                w.used_cpu_m = w.used_cpu_m.saturating_sub(job.spec.cpu_m);
-                w.used_memory_mb = w.used_memory_mb.saturating_sub(job.spec.memory_mb);
-            }
-        }
+/// A worker that runs nothing leaves the state (its idle time is charged first).
+pub(crate) fn deregister(state: &mut State, now: u64, c: &DeregisterWorker) -> Outcome {
+    let Some(w) = state.workers.get(&c.worker_id) else {
+        return Rejection::not_found(c.worker_id.to_string());
+    };
+    if !w.jobs.is_empty() {
+        return Rejection::conflict(format!("{} still runs {} jobs; drain it first", c.worker_id, w.jobs.len()));
+    }
+    stop_idle_clock(state, c.worker_id, now);
+    let pool = state.workers.remove(&c.worker_id).map(|w| w.pool);
+    if let Some(p) = pool {
+        super::pool::refresh_lifecycle(state, &p);
+    }
+    Outcome::WorkerDeregistered(c.worker_id)
+}
+
+/// Charges the worker's idle time up to `now` and stops its idle clock.
+pub(crate) fn stop_idle_clock(state: &mut State, id: WorkerId, now: u64) {
+    let Some(w) = state.workers.get_mut(&id) else { return };
+    if let Some(since) = w.idle_since_ms.take() {
+        let (pool, cpu, mem) = (w.pool.clone(), w.cpu_m, w.memory_mb);
+        crate::cost::charge_idle(state, &pool, cpu, mem, since, now);
     }
 }
 
-fn requeue(state: &mut State, id: JobId) {
-    if let Some(j) = state.jobs.get_mut(&id) {
-        j.execution.placement = None;
-    }
-    state.pending.insert(id);
-}
-
-/// A job reached a terminal state: it leaves the queue, its worker and its
-/// tenant's admitted usage.
-pub(crate) fn release(state: &mut State, job: &Job) {
-    state.pending.remove(&job.id);
-    unplace(state, job);
-    if let Some(u) = state.usage.get_mut(&job.tenant_id) {
-        u.cpu_m = u.cpu_m.saturating_sub(job.spec.cpu_m);
-        u.memory_mb = u.memory_mb.saturating_sub(job.spec.memory_mb);
-        u.jobs = u.jobs.saturating_sub(1);
-    }
+/// Workers of `pool` that still count toward its size (not lost).
+pub(crate) fn live_workers(state: &State, pool: &crate::ids::PoolId) -> usize {
+    state.workers.values().filter(|w| &w.pool == pool && w.state != WorkerState::Lost).count()
 }
