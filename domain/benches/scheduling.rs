@@ -58,8 +58,8 @@ fn main() {
         debug_assert!(matches!(out, Outcome::JobSubmitted(_)));
     }
     let elapsed = start.elapsed();
-    drop(proposals);
     let after = LIVE.load(Ordering::Relaxed);
+    drop(proposals);
     println!("SubmitJob: {JOBS} applies into {TENANTS} tenants in {:.3} s = {:.0} applies/s (one thread, release build, outcome built and dropped)", elapsed.as_secs_f64(), JOBS as f64 / elapsed.as_secs_f64());
     assert_eq!(s.queued_jobs(), JOBS);
     let heap = after.saturating_sub(before) as f64;
