@@ -22,6 +22,8 @@ pub struct ClusterConfig {
     pub timing: RaftTiming,
     /// Bound on a client write, from arrival to answer, forwarding included.
     pub write_timeout: Duration,
+    /// What the configuration declares; a leader proposes what is missing.
+    pub bootstrap: hodei_domain::Bootstrap,
 }
 
 /// Raft timing, etcd-like by default: heartbeat 100 ms, election 1 s to 2 s.

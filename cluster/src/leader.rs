@@ -1,56 +1,132 @@
-//! The leader's loops: dispatch and worker-lease expiry. They run on every node
-//! but act only while it leads, and they only propose: `apply` re-checks every
-//! placement and every loss, so a deposed leader's late proposal is harmless.
+//! The leader's loops. They run on every node but act only while it leads, and
+//! they only propose: `apply` re-checks every placement, loss, scale decision
+//! and expiry, so a deposed leader's late proposal is harmless.
+//!
+//! - dispatch: on every applied change (or every 100 ms) the domain's solver
+//!   picks placements from the local state, given the previous round's decision
+//!   so results stay stable, and proposes them as one `AssignJobs`;
+//! - worker leases: a worker silent for [`WORKER_LEASE`] is proposed lost;
+//! - time: a `Tick` every [`TICK_EVERY`] ends burst leases, times out jobs,
+//!   accrues idle cost and prunes by retention;
+//! - autoscaling: every [`AUTOSCALE_EVERY`] each pool's `should_scale` runs and
+//!   a change is proposed with its reason;
+//! - bootstrap: once per term, the commands the configuration still needs
+//!   ([`hodei_domain::Bootstrap`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use hodei_domain::command::{AssignJobs, MarkWorkerLost};
-use hodei_domain::{dispatch, Command, Outcome, WorkerId, WorkerState};
+use hodei_domain::command::{MarkWorkerLost, Tick};
+use hodei_domain::dispatch::{self, Decision};
+use hodei_domain::{autoscale, Command, Outcome, PoolId, WorkerId, WorkerState};
 
 use crate::node::ClusterNode;
 
 /// How long a worker may stay silent before the leader proposes it lost.
 pub const WORKER_LEASE: Duration = Duration::from_secs(5);
+/// How often time-driven work (`Tick`) is proposed.
+pub const TICK_EVERY: Duration = Duration::from_secs(1);
+/// How often every pool's scaling policies are evaluated.
+pub const AUTOSCALE_EVERY: Duration = Duration::from_secs(5);
 /// Placements per proposal.
 const DISPATCH_BATCH: usize = 256;
-const TICK: Duration = Duration::from_millis(100);
+const WAKE: Duration = Duration::from_millis(100);
+
+/// What the loops remember between rounds; reset when leadership is lost.
+#[derive(Default)]
+struct Rounds {
+    term: Option<u64>,
+    previous: Option<Decision>,
+    last_tick: Option<Instant>,
+    last_autoscale: Option<Instant>,
+}
 
 pub(crate) async fn run(node: ClusterNode) {
     let mut metrics = node.raft().metrics();
+    let mut rounds = Rounds::default();
     loop {
-        // Wake on any applied change (a submit, a finish) or on the tick.
-        let _ = tokio::time::timeout(TICK, metrics.changed()).await;
+        // Wake on any applied change (a submit, a finish) or on the timer.
+        let _ = tokio::time::timeout(WAKE, metrics.changed()).await;
         if !node.is_leader() {
+            rounds = Rounds::default();
             continue;
         }
-        expire_workers(&node).await;
-        dispatch_round(&node).await;
+        let term = node.raft().metrics().borrow().current_term;
+        if rounds.term != Some(term) {
+            rounds = Rounds { term: Some(term), ..Rounds::default() };
+            bootstrap(&node).await;
+        }
+        expire_workers(&node, term).await;
+        if due(&mut rounds.last_tick, TICK_EVERY) {
+            propose(&node, Command::Tick(Tick {}), "tick").await;
+        }
+        if due(&mut rounds.last_autoscale, AUTOSCALE_EVERY) {
+            autoscale_round(&node).await;
+        }
+        dispatch_round(&node, &mut rounds.previous).await;
     }
 }
 
-async fn dispatch_round(node: &ClusterNode) {
-    let plan = node.state_machine().read(|s| dispatch::plan(s, DISPATCH_BATCH));
-    if plan.is_empty() {
+fn due(last: &mut Option<Instant>, every: Duration) -> bool {
+    let now = Instant::now();
+    if last.is_some_and(|t| now.duration_since(t) < every) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
+async fn propose(node: &ClusterNode, command: Command, what: &'static str) -> Option<Outcome> {
+    match node.write(command).await {
+        Ok(w) => {
+            if let Outcome::Rejected(r) = &w.outcome {
+                tracing::debug!(what, rejection = ?r, "leader proposal refused by apply");
+            }
+            Some(w.outcome)
+        }
+        Err(e) => {
+            tracing::debug!(what, error = %e, "leader proposal failed");
+            None
+        }
+    }
+}
+
+async fn bootstrap(node: &ClusterNode) {
+    let pending = node.state_machine().read(|s| node.inner.config.bootstrap.pending(s));
+    for command in pending {
+        tracing::info!(kind = command.kind(), "proposing what the configuration declares");
+        propose(node, command, "bootstrap").await;
+    }
+}
+
+async fn dispatch_round(node: &ClusterNode, previous: &mut Option<Decision>) {
+    let now = crate::node::now_ms();
+    let decision = node.state_machine().read(|s| dispatch::solve(s, now, previous.as_ref(), DISPATCH_BATCH));
+    if decision.assignments.is_empty() {
         return;
     }
-    match node.write(Command::AssignJobs(AssignJobs { assignments: plan })).await {
-        Ok(w) => {
-            if let Outcome::JobsAssigned(p) = &w.outcome {
-                tracing::debug!(placed = p.len(), index = w.index, "dispatched");
-            }
-        }
-        Err(e) => tracing::debug!(error = %e, "dispatch proposal failed"),
+    if let Some(Outcome::JobsAssigned(p)) = propose(node, Command::AssignJobs(decision.command()), "dispatch").await {
+        tracing::debug!(placed = p.len(), proposed = decision.assignments.len(), "dispatched");
+    }
+    *previous = Some(decision);
+}
+
+async fn autoscale_round(node: &ClusterNode) {
+    let now = crate::node::now_ms();
+    let decisions: Vec<_> = node.state_machine().read(|s| {
+        let pools: Vec<PoolId> = s.pools().map(|p| p.id.clone()).collect();
+        pools.iter().map(|p| autoscale::should_scale(s, p, now)).filter(|d| d.is_change()).collect()
+    });
+    for d in decisions {
+        tracing::info!(pool = %d.pool.0, from = d.from, to = d.to, reason = %d.reason, "autoscaler decision");
+        propose(node, Command::RecordScaling(d.command()), "autoscale").await;
     }
 }
 
-async fn expire_workers(node: &ClusterNode) {
-    let term = node.raft().metrics().borrow().current_term;
+async fn expire_workers(node: &ClusterNode, term: u64) {
     let registered: Vec<WorkerId> =
         node.state_machine().read(|s| s.workers().filter(|w| w.state != WorkerState::Lost).map(|w| w.id).collect());
     for worker_id in node.inner.liveness.expired(term, &registered, WORKER_LEASE) {
         tracing::warn!(%worker_id, "worker lease expired; proposing it lost");
-        if let Err(e) = node.write(Command::MarkWorkerLost(MarkWorkerLost { worker_id })).await {
-            tracing::warn!(%worker_id, error = %e, "could not propose the worker lost");
-        }
+        propose(node, Command::MarkWorkerLost(MarkWorkerLost { worker_id }), "worker lost").await;
     }
 }

@@ -79,6 +79,32 @@ impl Metric {
     }
 }
 
+impl Metric {
+    /// The seeds' name of the metric, as [`Metric::parse`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::CpuUtilization => "cpu_utilization",
+            Metric::MemoryUtilization => "memory_utilization",
+            Metric::AllocationRatio => "allocation_ratio",
+            Metric::QueueDepth => "queue_depth",
+            Metric::PendingWaitS => "pending_wait_s",
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    /// The seeds' form, `cpu_utilization > 80`, which [`Trigger::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.cmp {
+            Comparison::Gt => ">",
+            Comparison::Ge => ">=",
+            Comparison::Lt => "<",
+            Comparison::Le => "<=",
+        };
+        write!(f, "{} {op} {}", self.metric.as_str(), self.value)
+    }
+}
+
 impl Trigger {
     /// Parses `"<metric> <op> <number>"`, op one of `> >= < <=`.
     pub fn parse(s: &str) -> Result<Trigger, String> {

@@ -31,10 +31,12 @@
 //! - [`autoscale`]: scaling policies and the pure `should_scale`.
 //! - [`cost`], [`cost_report`]: cost ledger, reports and recommendations.
 //! - [`sla`]: wait targets and compliance; [`explain`]: why a job is pending.
+//! - [`bootstrap`]: the commands that seed a cluster from its configuration.
 //! - [`table`]: the job store; [`snapshot`]: the versioned encoding of the state.
 
 mod apply;
 pub mod autoscale;
+pub mod bootstrap;
 pub mod burst;
 pub mod command;
 pub mod cost;
@@ -57,6 +59,7 @@ pub use apply::job::{MAX_COMMAND_ARGS, MAX_SELECTOR_LABELS};
 pub use apply::tick::MAX_PER_TICK;
 pub use apply::worker::LOST_WORKER_GRACE;
 pub use autoscale::{should_scale, PoolMetrics, ScaleDecision, ScalingPolicy};
+pub use bootstrap::Bootstrap;
 pub use burst::{Burst, BurstState};
 pub use command::{Command, Proposal};
 pub use dispatch::Decision;

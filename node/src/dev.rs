@@ -87,7 +87,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         let log = std::fs::File::create(dir.join(format!("worker{w}.log")))?;
         let child = Command::new(&exe)
             .arg("worker")
-            .args(["--endpoints", &endpoints, "--pool", "default", "--name", &format!("dev-worker-{w}")])
+            .args(["--endpoints", &endpoints, "--pool", "pool-default", "--name", &format!("dev-worker-{w}")])
             .arg("--work-dir")
             .arg(dir.join(format!("worker{w}")))
             .env("HODEI_TOKEN", token.trim())
@@ -98,7 +98,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .with_context(|| format!("starting worker {w}"))?;
         procs.push(Proc { label: format!("worker {w}"), child });
     }
-    println!("  {} workers in pool `default` (logs {}/worker<N>.log)", args.workers_static, dir.display());
+    println!("  {} workers in pool `pool-default` (logs {}/worker<N>.log)", args.workers_static, dir.display());
     println!("  try: hodei job submit --tenant <id> -- echo hello; hodei job logs <job id>");
     supervise(&mut procs).await;
     stop_all(&mut procs);

@@ -45,6 +45,7 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
             max_in_snapshot_log_to_keep: config.raft.max_in_snapshot_log_to_keep,
         },
         write_timeout: Duration::from_millis(config.api.request_timeout_ms),
+        bootstrap: config.domain.bootstrap()?,
     };
     let node = ClusterNode::start(cluster_config, peer).await.context("starting the raft node")?;
     let app = App {

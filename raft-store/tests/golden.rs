@@ -65,8 +65,11 @@ fn wal_v1_bytes_are_stable_and_decode() {
     assert_eq!(decoded.records, records());
 }
 
+/// The snapshot file is envelope format 1 around the domain state at the
+/// domain's own format version (2 here; the domain's golden test pins that body).
 #[test]
-fn snapshot_v1_bytes_are_stable_and_decode() {
+fn snapshot_v1_with_state_v2_bytes_are_stable_and_decode() {
+    assert_eq!(hodei_domain::snapshot::FORMAT_VERSION, 2, "a new domain format needs a new fixture beside this one");
     let mut state = State::default();
     state.apply(3, &Proposal {
         at_ms: 1_763_800_000_000,
@@ -78,8 +81,8 @@ fn snapshot_v1_bytes_are_stable_and_decode() {
         snapshot_id: "1-3-0".into(),
     };
     let bytes = snapshot_file::encode(&meta, &hodei_domain::snapshot::encode(&state));
-    check("snapshot-v1.snap", &bytes);
-    let stored = std::fs::read(golden("snapshot-v1.snap")).unwrap();
+    check("snapshot-v1-state-v2.snap", &bytes);
+    let stored = std::fs::read(golden("snapshot-v1-state-v2.snap")).unwrap();
     let (found, body) = snapshot_file::decode(&stored).unwrap();
     assert_eq!(found, meta);
     assert_eq!(hodei_domain::snapshot::decode(body).unwrap(), state);

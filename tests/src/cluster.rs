@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
 
 use crate::client::{Client, Reply};
-use crate::process::{free_port, NodeProcess, NodeSpec, WorkerProcess};
+use crate::process::{free_addr, NodeProcess, NodeSpec, WorkerProcess};
 use crate::wait_for;
 
 pub struct ClusterOptions {
@@ -65,9 +65,9 @@ impl Cluster {
         let specs: Vec<NodeSpec> = (1..=opts.nodes as u64)
             .map(|id| NodeSpec {
                 id,
-                http: format!("127.0.0.1:{}", free_port()),
-                grpc: format!("127.0.0.1:{}", free_port()),
-                peer: format!("127.0.0.1:{}", free_port()),
+                http: free_addr(),
+                grpc: free_addr(),
+                peer: free_addr(),
                 data_dir: dir.path().join(format!("node{id}")),
                 secret_file: secret_file.clone(),
                 config_file: config_file.clone(),
@@ -229,9 +229,9 @@ impl Cluster {
         let id = self.nodes.iter().map(|n| n.spec.id).max().unwrap_or(0) + 1;
         let spec = NodeSpec {
             id,
-            http: format!("127.0.0.1:{}", free_port()),
-            grpc: format!("127.0.0.1:{}", free_port()),
-            peer: format!("127.0.0.1:{}", free_port()),
+            http: free_addr(),
+            grpc: free_addr(),
+            peer: free_addr(),
             data_dir: self.dir.path().join(format!("node{id}")),
             secret_file: self.dir.path().join("jwt.secret"),
             config_file: self.config_file.clone(),

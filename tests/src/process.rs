@@ -21,6 +21,17 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
+/// A free `ip:port` on a loopback address of this test process's own
+/// (127.x.y.z from the pid; Linux routes all of 127/8 to `lo`). A port found
+/// free and let go can be taken by another process before the node binds it;
+/// on an address no other process uses, that race cannot happen.
+pub fn free_addr() -> String {
+    let pid = std::process::id();
+    let ip = std::net::Ipv4Addr::new(127, 100 + (pid % 100) as u8, 1 + ((pid / 100) % 250) as u8, 1 + ((pid / 25_000) % 250) as u8);
+    let l = std::net::TcpListener::bind((ip, 0)).expect("a free port on this process's loopback address");
+    l.local_addr().expect("bound address").to_string()
+}
+
 #[derive(Clone, Debug)]
 pub struct NodeSpec {
     pub id: u64,

@@ -5,6 +5,9 @@ mod cluster;
 mod extract;
 mod health;
 mod jobs;
+mod pools;
+mod reports;
+mod tenancy;
 mod tenants;
 mod workers;
 
@@ -28,10 +31,36 @@ pub fn router(app: App, max_body_bytes: usize) -> Router {
         .route("/api/v1/cluster/members/{id}", delete(cluster::remove_member))
         .route("/api/v1/debug/transport-filter", put(cluster::set_filter).get(cluster::get_filter))
         .route("/api/v1/tenants", post(tenants::create).get(tenants::list))
-        .route("/api/v1/tenants/{id}", get(tenants::get))
+        .route("/api/v1/tenants/{id}", get(tenants::get).patch(tenancy::update).delete(tenancy::delete))
+        .route("/api/v1/tenants/{id}/quota", get(tenancy::get_quota).put(tenancy::set_quota))
+        .route("/api/v1/tenants/{id}/quotas", get(tenancy::get_quota).put(tenancy::set_quota))
+        .route("/api/v1/tenants/{id}/burst", post(tenancy::request_burst))
+        .route("/api/v1/tenants/{id}/bursts", get(tenancy::list_bursts).post(tenancy::request_burst))
+        .route("/api/v1/tenants/{id}/bursts/{burst_id}/approve", post(tenancy::approve))
+        .route("/api/v1/tenants/{id}/bursts/{burst_id}/deny", post(tenancy::deny))
+        .route("/api/v1/tenants/{id}/bursts/{burst_id}/revoke", post(tenancy::revoke))
+        .route("/api/v1/tenants/{id}/sla", get(reports::tenant_sla))
         .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::get))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{id}/explain", get(reports::explain))
+        .route("/api/v1/queue", get(reports::queue))
+        .route("/api/v1/sla", get(reports::sla))
+        .route("/api/v1/pools", post(pools::create).get(pools::list))
+        .route("/api/v1/pools/{id}", get(pools::get).patch(pools::update).delete(pools::delete))
+        .route("/api/v1/pools/{id}/metrics", get(pools::metrics))
+        .route("/api/v1/pools/{id}/status", get(pools::status))
+        .route("/api/v1/pools/{id}/scale", post(pools::scale))
+        .route("/api/v1/pools/{id}/scaling/history", get(pools::history))
+        .route("/api/v1/pools/{id}/scaling/policies", get(pools::get_policies).put(pools::put_policies))
+        .route("/api/v1/cost-optimization/reports", post(reports::create_report).get(reports::list_reports))
+        .route("/api/v1/cost-optimization/reports/{id}", get(reports::get_report))
+        .route("/api/v1/cost-optimization/breakdown", get(reports::breakdown))
+        .route("/api/v1/cost-optimization/recommendations", get(reports::recommendations))
+        .route("/api/v1/cost-reports", get(reports::list_reports))
+        .route("/api/v1/metrics/historical", get(reports::history))
+        .route("/api/v1/metrics/tenants/{id}", get(reports::tenant_metrics))
+        .route("/api/v1/metrics/costs", get(reports::costs))
         .route("/api/v1/jobs/{id}/logs", get(workers::logs))
         .route("/api/v1/workers", get(workers::list))
         .route("/api/v1/workers/{id}/drain", post(workers::drain))

@@ -10,6 +10,7 @@
 //! Every key, variable and flag is listed in `docs/configuration.md`.
 
 pub mod addr;
+mod bootstrap;
 pub mod domain;
 pub mod duration;
 pub mod env;

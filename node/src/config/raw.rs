@@ -115,6 +115,8 @@ impl RawConfig {
             None => None,
         };
         let mut domain = self.domain.validate()?;
+        // Refused here, at load, rather than when the node proposes it.
+        domain.bootstrap()?;
         let grafana = &mut domain.observability.grafana;
         if grafana.api_key.is_none() {
             grafana.api_key = env.get("GRAFANA_API_KEY").map(Secret::new);

@@ -2,6 +2,9 @@
 //! [`validate`](CreateTenantBody::validate) bounds every string and list before
 //! anything is proposed.
 
+pub mod pools;
+pub mod tenancy;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -90,6 +93,11 @@ pub struct TenantBody {
     pub email: String,
     pub quota: QuotaBody,
     pub created_at_ms: u64,
+    /// Fair-share weight.
+    pub weight: u32,
+    pub max_queued_jobs: u32,
+    /// The tenant's own wait target, if it has one.
+    pub sla_wait_ms: Option<u64>,
 }
 
 impl From<&Tenant> for TenantBody {
@@ -100,6 +108,9 @@ impl From<&Tenant> for TenantBody {
             email: t.email.clone(),
             quota: (&t.quota).into(),
             created_at_ms: t.created_at_ms,
+            weight: t.weight,
+            max_queued_jobs: t.max_queued_jobs,
+            sla_wait_ms: t.sla_wait_ms,
         }
     }
 }
@@ -173,7 +184,7 @@ impl SubmitJobBody {
     }
 }
 
-fn check_map(field: &str, m: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ApiError> {
+pub(crate) fn check_map(field: &str, m: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ApiError> {
     if m.len() > MAX_MAP_ENTRIES {
         return Err(ApiError::invalid_field(field, "at most 64 entries"));
     }

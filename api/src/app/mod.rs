@@ -2,6 +2,10 @@
 //! building domain commands, and turning outcomes into answers. No rule lives in
 //! a handler, so REST and gRPC cannot drift apart.
 
+pub mod pools;
+pub mod reports;
+pub mod tenancy;
+
 use hodei_cluster::{ClusterNode, ClusterStatus, Consistency, MembershipChange};
 use hodei_domain::command::{CancelJob, SubmitJob};
 use hodei_domain::{Command, JobId, Outcome, State, TenantId};
