@@ -6,7 +6,8 @@
 //!   picks placements from the local state, given the previous round's decision
 //!   so results stay stable, and proposes them as one `AssignJobs`;
 //! - worker leases: a worker silent for [`WORKER_LEASE`] is proposed lost;
-//! - time: a `Tick` every [`TICK_EVERY`] ends burst leases, times out jobs,
+//! - time: a `Tick` when something is due (checked every [`TICK_EVERY`]) and at
+//!   least every [`TICK_AT_LEAST_EVERY`] ends burst leases, times out jobs,
 //!   accrues idle cost and prunes by retention;
 //! - autoscaling: every [`AUTOSCALE_EVERY`] each pool's `should_scale` runs and
 //!   a change is proposed with its reason;
@@ -23,8 +24,11 @@ use crate::node::ClusterNode;
 
 /// How long a worker may stay silent before the leader proposes it lost.
 pub const WORKER_LEASE: Duration = Duration::from_secs(5);
-/// How often time-driven work (`Tick`) is proposed.
+/// How often the leader checks whether time-driven work (`Tick`) is due.
 pub const TICK_EVERY: Duration = Duration::from_secs(1);
+/// A `Tick` at least this often even when nothing is urgent (idle cost
+/// accrual, ledger pruning), so an idle cluster writes almost nothing.
+pub const TICK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 /// How often every pool's scaling policies are evaluated.
 pub const AUTOSCALE_EVERY: Duration = Duration::from_secs(5);
 /// Placements per proposal.
@@ -37,6 +41,7 @@ struct Rounds {
     term: Option<u64>,
     previous: Option<Decision>,
     last_tick: Option<Instant>,
+    last_tick_proposed: Option<Instant>,
     last_autoscale: Option<Instant>,
 }
 
@@ -57,7 +62,11 @@ pub(crate) async fn run(node: ClusterNode) {
         }
         expire_workers(&node, term).await;
         if due(&mut rounds.last_tick, TICK_EVERY) {
-            propose(&node, Command::Tick(Tick {}), "tick").await;
+            let (urgent, useful) = node.state_machine().read(|s| (s.tick_due(crate::node::now_ms()), s.tick_useful()));
+            if urgent || (useful && due(&mut rounds.last_tick_proposed, TICK_AT_LEAST_EVERY)) {
+                rounds.last_tick_proposed = Some(Instant::now());
+                propose(&node, Command::Tick(Tick {}), "tick").await;
+            }
         }
         if due(&mut rounds.last_autoscale, AUTOSCALE_EVERY) {
             autoscale_round(&node).await;

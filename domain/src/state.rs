@@ -24,7 +24,8 @@ pub struct State {
     pub(crate) next_job: u64,
     pub(crate) next_worker: u64,
     pub(crate) next_burst: u64,
-    /// The latest command time applied: the state's notion of "now" for reads.
+    /// The latest time of an applied (not rejected) command: the state's notion
+    /// of "now" for reads.
     pub(crate) clock_ms: u64,
     pub(crate) settings: Settings,
     pub(crate) tenants: BTreeMap<TenantId, Tenant>,
@@ -59,8 +60,7 @@ impl State {
     /// it fences assignments. Pure: the same state and input give the same result.
     pub fn apply(&mut self, index: u64, proposal: &Proposal) -> Outcome {
         let now = proposal.at_ms;
-        self.clock_ms = self.clock_ms.max(now);
-        match &proposal.command {
+        let outcome = match &proposal.command {
             Command::CreateTenant(c) => apply::tenant::create(self, now, c),
             Command::SetQuota(c) => apply::tenant::set_quota(self, c),
             Command::SubmitJob(c) => apply::job::submit(self, now, c, None),
@@ -84,7 +84,12 @@ impl State {
             Command::RecordScaling(c) => apply::scale::automatic(self, now, c),
             Command::DeregisterWorker(c) => apply::worker::deregister(self, now, c),
             Command::Tick(_) => apply::tick::tick(self, now),
+        };
+        // A rejected command leaves the state exactly as it was, clock included.
+        if !matches!(outcome, Outcome::Rejected(_)) {
+            self.clock_ms = self.clock_ms.max(now);
         }
+        outcome
     }
 
     pub fn tenant(&self, id: TenantId) -> Option<&Tenant> {
@@ -200,6 +205,17 @@ impl State {
     /// Retained finished jobs.
     pub fn finished_jobs(&self) -> u64 {
         self.finished.len() as u64
+    }
+
+    /// Does time-driven work wait at `now` (see `Tick`)? The leader proposes a
+    /// `Tick` when it does, and otherwise only now and then.
+    pub fn tick_due(&self, now_ms: u64) -> bool {
+        apply::tick::due(self, now_ms)
+    }
+
+    /// Would a periodic `Tick` do anything at all (accrue idle cost, prune)?
+    pub fn tick_useful(&self) -> bool {
+        apply::tick::periodic_useful(self)
     }
 
     /// A 64-bit FNV-1a digest of the canonical encoding: equal states give equal

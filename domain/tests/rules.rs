@@ -351,3 +351,14 @@ fn why_pending_names_the_quota_that_holds_a_job() {
     let e = why_pending(&w.state, j.id, w.now).unwrap();
     assert!(matches!(e.reason, PendingReason::Quota { ref resource, .. } if resource == "cpu_m"), "{e:?}");
 }
+
+#[test]
+fn tick_is_due_only_when_time_driven_work_waits() {
+    let mut s = State::default();
+    assert!(!s.tick_due(1_000), "an empty state has nothing due");
+    s.apply(1, &Proposal { at_ms: 1_000, command: Command::CreateTenant(CreateTenant { name: "t".into(), email: "t@x.io".into(), quota: None }) });
+    let t = s.tenants().next().unwrap().id;
+    s.apply(2, &Proposal { at_ms: 1_000, command: Command::RequestBurst(RequestBurst { tenant_id: t, cpu_m: 100, memory_mb: 0, duration_minutes: 1, reason: "r".into() }) });
+    assert!(!s.tick_due(30_000), "the lease has 30 s left");
+    assert!(s.tick_due(61_000), "the lease is due to end");
+}

@@ -29,6 +29,16 @@ pub enum Command {
     Tenant(crate::client::args::TenantCmd),
     /// Jobs: submit, get, list, cancel.
     Job(crate::client::args::JobCmd),
+    /// Pools: create, list, get, scale, history, delete.
+    Pool(crate::client::admin::PoolCmd),
+    /// A tenant's quota: get, set.
+    Quota(crate::client::admin::QuotaCmd),
+    /// Burst leases: request, list, approve, deny, revoke.
+    Burst(crate::client::admin::BurstCmd),
+    /// Cost: report, breakdown, recommendations.
+    Cost(crate::client::admin::CostCmd),
+    /// Queued jobs per tenant.
+    Queue(ClientArgs),
     /// The cluster: status, add, remove, snapshot.
     Cluster(crate::client::args::ClusterCmd),
     /// Run a worker agent that executes jobs as processes.

@@ -30,6 +30,11 @@ fn main() -> ExitCode {
         Command::Tenant(cmd) => client(|| hodei::client::tenant(cmd)),
         Command::Job(cmd) => client(|| hodei::client::job(cmd)),
         Command::Cluster(cmd) => client(|| hodei::client::cluster(cmd)),
+        Command::Pool(cmd) => client(|| hodei::client::admin::pool(cmd)),
+        Command::Quota(cmd) => client(|| hodei::client::admin::quota(cmd)),
+        Command::Burst(cmd) => client(|| hodei::client::admin::burst(cmd)),
+        Command::Cost(cmd) => client(|| hodei::client::admin::cost(cmd)),
+        Command::Queue(args) => client(|| hodei::client::admin::queue(args)),
         Command::Restore(args) => match hodei::restore::restore(&args) {
             Ok(summary) => {
                 println!("{summary}");

@@ -20,6 +20,29 @@ pub(crate) fn tick(state: &mut State, now: u64) -> Outcome {
     Outcome::Ticked(report)
 }
 
+/// Is work due at `now` that should not wait for the next periodic tick: a
+/// lease to end, a running job past its deadline, a finished job past its
+/// retention, a lost worker to forget? Idle cost accrual, ledger pruning and
+/// pool lifecycle (refreshed whenever workers change anyway) are not urgent:
+/// the periodic tick covers them.
+pub(crate) fn due(state: &State, now: u64) -> bool {
+    let r = state.settings.retention;
+    state.live_bursts.values().any(|id| state.bursts.get(id).is_some_and(|b| b.is_due(now)))
+        || state.deadlines.first().is_some_and(|&(d, _)| d <= now)
+        || state.finished.first().is_some_and(|&(at, _)| now.saturating_sub(at) >= r.finished_job_ttl_ms)
+        || state
+            .workers
+            .values()
+            .any(|w| w.state == WorkerState::Lost && w.jobs.is_empty() && w.lost_at_ms.is_some_and(|at| now.saturating_sub(at) >= r.lost_worker_ttl_ms))
+}
+
+/// Is there anything a periodic tick would do (idle cost to accrue, ledger
+/// buckets or finished jobs that will need pruning)? A cluster with none of
+/// these writes no ticks at all.
+pub(crate) fn periodic_useful(state: &State) -> bool {
+    !state.workers.is_empty() || !state.cost.jobs.is_empty() || !state.cost.idle.is_empty() || !state.sla.buckets.is_empty() || !state.finished.is_empty()
+}
+
 fn expire_bursts(state: &mut State, now: u64, report: &mut TickReport) {
     let due: Vec<_> = state
         .live_bursts

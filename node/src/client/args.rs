@@ -91,6 +91,8 @@ pub enum JobVerb {
     },
     /// Cancel a job.
     Cancel { id: u64 },
+    /// Why a queued job waits: its position, the reason and an estimated start.
+    Explain { id: u64 },
     /// Print the tail of a job's output.
     Logs {
         id: u64,

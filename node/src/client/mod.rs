@@ -3,6 +3,7 @@
 //! `--token`/`HODEI_TOKEN`, `-o table|json|yaml`. Exit codes: 0 ok, 1 refused
 //! (4xx), 2 usage, 3 unavailable.
 
+pub mod admin;
 pub mod args;
 pub mod http;
 pub mod output;
@@ -76,6 +77,9 @@ pub async fn job(cmd: JobCmd) -> Result<(), ClientError> {
                 ("cursor", cursor.map(|v| v.to_string())),
             ]);
             print(&c.json(Method::GET, &format!("/api/v1/jobs{q}"), None, &[]).await?, out, JOB);
+        }
+        JobVerb::Explain { id } => {
+            print(&c.json(Method::GET, &format!("/api/v1/jobs/{id}/explain"), None, &[]).await?, out, &[])
         }
         JobVerb::Cancel { id } => print(&c.json(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), None, &[]).await?, out, JOB),
         JobVerb::Logs { id, tail } => {

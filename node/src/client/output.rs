@@ -26,6 +26,8 @@ pub fn emit(text: &str) {
 pub fn print(value: &Value, format: Option<OutputFormat>, columns: Columns) {
     let format = format.unwrap_or(if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json });
     match format {
+        // Objects with no fixed columns read best as YAML on a terminal.
+        OutputFormat::Table if columns.is_empty() => emit(&serde_saphyr::to_string(value).unwrap_or_default()),
         OutputFormat::Json => emit(&format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default())),
         OutputFormat::Yaml => emit(&serde_saphyr::to_string(value).unwrap_or_default()),
         OutputFormat::Table => {
