@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Tenant(cmd) => client(|| hodei::client::tenant(cmd)),
         Command::Job(cmd) => client(|| hodei::client::job(cmd)),
         Command::Cluster(cmd) => client(|| hodei::client::cluster(cmd)),
+        Command::Bench(cmd) => runtime(|| hodei::bench::run(cmd)),
         Command::Restore(args) => match hodei::restore::restore(&args) {
             Ok(summary) => {
                 println!("{summary}");
