@@ -89,10 +89,11 @@ impl ClusterNode {
         let svc = RaftServiceServer::new(PeerService { node: self.clone() })
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // Nodelay on each accepted socket: the builder's setting does not reach an
+        // incoming stream passed in, and Nagle would hold replies' trailers.
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let handle = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
                 .add_service(svc)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = stop.wait_for(|s| *s).await;

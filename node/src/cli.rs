@@ -45,6 +45,8 @@ pub enum Command {
     Worker(crate::worker::WorkerArgs),
     /// Seed a fresh data dir from a backup (`hodei cluster snapshot`).
     Restore(crate::restore::RestoreArgs),
+    /// Load generators: submit, read, failover (see docs/performance.md).
+    Bench(crate::bench::args::BenchCmd),
 }
 
 /// `hodei server`. Each flag has a config-file key and a `HODEI_*` variable

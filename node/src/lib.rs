@@ -11,8 +11,10 @@
 //! - [`client`]: the client verbs (`tenant`, `job`, `cluster`) over REST.
 //! - [`restore`]: `hodei restore`, a fresh data dir from a backup.
 //! - [`worker`]: the worker agent and its process runner.
+//! - [`bench`]: `hodei bench`, load generators (and etcd's, for comparison).
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

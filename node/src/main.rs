@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Burst(cmd) => client(|| hodei::client::admin::burst(cmd)),
         Command::Cost(cmd) => client(|| hodei::client::admin::cost(cmd)),
         Command::Queue(args) => client(|| hodei::client::admin::queue(args)),
+        Command::Bench(cmd) => runtime(|| hodei::bench::run(cmd)),
         Command::Restore(args) => match hodei::restore::restore(&args) {
             Ok(summary) => {
                 println!("{summary}");

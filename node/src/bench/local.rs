@@ -1,0 +1,145 @@
+//! A cluster of `hodei server` processes that the failover bench owns: free
+//! loopback ports, data under one folder, each node's PID known so the leader can
+//! be SIGKILLed and started again on the same data dir. Dropping it kills every
+//! node it started, by PID.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
+
+pub struct LocalNode {
+    pub id: u64,
+    pub http: String,
+    pub grpc: String,
+    peer: String,
+    child: Option<Child>,
+}
+
+pub struct LocalCluster {
+    pub nodes: Vec<LocalNode>,
+    pub admin: String,
+    dir: PathBuf,
+    config: Option<PathBuf>,
+    initial: String,
+    http: reqwest::Client,
+}
+
+impl LocalCluster {
+    /// Starts `n` founding members under `dir` and waits until all are ready.
+    pub async fn start(dir: &Path, n: u64, config: Option<PathBuf>) -> anyhow::Result<LocalCluster> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let secret = format!("bench-{}-{:x}", std::process::id(), rand::random::<u64>());
+        std::fs::write(dir.join("jwt.secret"), &secret).context("writing the JWT secret")?;
+        let claims = Claims {
+            sub: "bench".into(),
+            hodei_tenant: None,
+            hodei_roles: vec![Role::Admin],
+            exp: now_s() + 24 * 3600,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        let admin = issue_token(secret.as_bytes(), &claims)?;
+        let mut nodes = Vec::new();
+        for id in 1..=n {
+            nodes.push(LocalNode { id, http: free_addr()?, grpc: free_addr()?, peer: free_addr()?, child: None });
+        }
+        let initial = nodes.iter().map(|n| format!("{}={}", n.id, n.peer)).collect::<Vec<_>>().join(",");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let mut cluster = LocalCluster { nodes, admin, dir: dir.to_path_buf(), config, initial, http };
+        for i in 0..cluster.nodes.len() {
+            cluster.spawn(i)?;
+        }
+        for i in 0..cluster.nodes.len() {
+            cluster.wait_ready(i, Instant::now() + Duration::from_secs(60)).await?;
+        }
+        Ok(cluster)
+    }
+
+    /// Starts node `i` (again) on its data dir and ports.
+    pub fn spawn(&mut self, i: usize) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("locating the hodei binary")?;
+        let n = &self.nodes[i];
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("node{}.log", n.id)))?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("server").args(["--id", &n.id.to_string(), "--http", &n.http, "--grpc", &n.grpc, "--peer", &n.peer]);
+        cmd.arg("--data-dir").arg(self.dir.join(format!("node{}", n.id)));
+        cmd.args(["--initial-cluster", &self.initial]).arg("--jwt-secret-file").arg(self.dir.join("jwt.secret"));
+        if let Some(c) = &self.config {
+            cmd.arg("--config").arg(c);
+        }
+        let child = cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).spawn().with_context(|| format!("starting node {}", n.id))?;
+        self.nodes[i].child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL, as a crash: no shutdown path runs.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub async fn wait_ready(&mut self, i: usize, deadline: Instant) -> anyhow::Result<()> {
+        let url = format!("http://{}/ready", self.nodes[i].http);
+        loop {
+            if let Some(Ok(Some(status))) = self.nodes[i].child.as_mut().map(Child::try_wait) {
+                anyhow::bail!("node {} exited ({status}); see {}/node{}.log", self.nodes[i].id, self.dir.display(), self.nodes[i].id);
+            }
+            if self.http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "node {} was not ready in time; see {}/node{}.log", self.nodes[i].id, self.dir.display(), self.nodes[i].id);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Index of the leader that every running node names, waiting until they agree.
+    pub async fn wait_for_leader(&self, deadline: Instant) -> anyhow::Result<usize> {
+        loop {
+            if let Some(i) = self.agreed_leader().await {
+                return Ok(i);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the running nodes did not agree on a leader in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn agreed_leader(&self) -> Option<usize> {
+        let mut seen = None;
+        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+            let url = format!("http://{}/api/v1/cluster?consistency=stale", n.http);
+            let v: Value = self.http.get(&url).bearer_auth(&self.admin).send().await.ok()?.json().await.ok()?;
+            let id = v["leader_id"].as_u64()?;
+            if seen.is_some_and(|s| s != id) {
+                return None;
+            }
+            seen = Some(id);
+        }
+        let id = seen?;
+        self.nodes.iter().position(|n| n.id == id && n.child.is_some())
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_addr() -> anyhow::Result<String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(l.local_addr()?.to_string())
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
