@@ -19,7 +19,8 @@ use anyhow::{bail, Context};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::backend::{Backend, ProcessBackend, ProcessOptions};
+use crate::backend::process::NetChoice;
+use crate::backend::{Backend, DockerBackend, DockerOptions, ProcessBackend, ProcessOptions};
 use crate::checker::check_all;
 use crate::client::{job_seen, Rest};
 use crate::history::{FinalNode, History, JobSeen, Recorder};
@@ -41,30 +42,71 @@ pub struct CampaignConfig {
     pub clients: usize,
     /// Print a progress line every second.
     pub progress: bool,
+    /// Process backend: how network faults are made.
+    pub net: NetChoice,
+    /// Docker backend: the image each node runs.
+    pub image: String,
 }
 
 /// Runs the campaign and writes `seed`, `history.json`, `report.json` and
 /// `report.txt` into `cfg.out`.
 pub async fn run(cfg: &CampaignConfig) -> anyhow::Result<Report> {
-    if cfg.backend != "process" {
-        bail!("backend {:?} is not built yet: only `process` is", cfg.backend);
-    }
     std::fs::create_dir_all(&cfg.out).with_context(|| format!("create {}", cfg.out.display()))?;
     std::fs::write(cfg.out.join("seed"), format!("{}\n", cfg.seed)).context("write the seed")?;
-    let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir: cfg.out.join("logs") };
-    let backend = Arc::new(ProcessBackend::start(opts).await.context("start the cluster")?);
-    let history = drive(cfg, backend.clone()).await?;
+    let log_dir = cfg.out.join("logs");
+    match cfg.backend.as_str() {
+        "process" => {
+            let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir, net: cfg.net };
+            finish(cfg, Arc::new(ProcessBackend::start(opts).await.context("start the cluster")?)).await
+        }
+        "docker" => {
+            let opts = DockerOptions { nodes: cfg.nodes, image: cfg.image.clone(), log_dir };
+            finish(cfg, Arc::new(DockerBackend::start(opts).await.context("start the cluster")?)).await
+        }
+        "inprocess" => bail!("the inprocess backend is not built yet: use process or docker"),
+        other => bail!("unknown backend {other:?}: use process or docker"),
+    }
+}
+
+/// The faults of `cfg` that `backend` can apply, and a line for each it cannot.
+fn supported<B: Backend>(cfg: &CampaignConfig, backend: &B) -> (Vec<Fault>, Vec<String>) {
+    let mut faults = Vec::new();
+    let mut skipped = Vec::new();
+    for f in &cfg.nemeses {
+        match backend.unsupported(*f) {
+            Some(why) => skipped.push(format!("{}: {why}", f.name())),
+            None => faults.push(*f),
+        }
+    }
+    (faults, skipped)
+}
+
+/// Runs the campaign on a started cluster, saves the history, checks it and
+/// writes the report. The backend is dropped (and cleans up) on return.
+async fn finish<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Result<Report> {
+    let (faults, skipped) = supported(cfg, &*backend);
+    for s in &skipped {
+        eprintln!("hodei-chaos: skipping {s}");
+    }
+    if faults.is_empty() {
+        bail!("the {} backend can apply none of the faults asked for", cfg.backend);
+    }
+    let network = backend.network_faults();
+    eprintln!("hodei-chaos: network faults by {network}");
+    let history = drive(cfg, &faults, backend).await?;
     let json = serde_json::to_vec_pretty(&history)?;
     std::fs::write(cfg.out.join("history.json"), json).context("write the history")?;
-    let names = cfg.nemeses.iter().map(|f| f.name().to_string()).collect();
-    let report = Report::new(&cfg.backend, names, cfg.duration.as_secs_f64(), &history, check_all(&history));
+    let names = faults.iter().map(|f| f.name().to_string()).collect();
+    let mut report = Report::new(&cfg.backend, names, cfg.duration.as_secs_f64(), &history, check_all(&history));
+    report.network = network;
+    report.skipped = skipped;
     std::fs::write(cfg.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     std::fs::write(cfg.out.join("report.txt"), report.text())?;
     Ok(report)
 }
 
 /// Runs traffic and faults against a started cluster; returns the full history.
-async fn drive<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Result<History> {
+async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<B>) -> anyhow::Result<History> {
     let rest = Rest::new(backend.admin_token(), Duration::from_secs(10))?;
     let nodes: Vec<(u64, String)> = backend.node_ids().into_iter().map(|id| (id, backend.base_url(id))).collect();
     let tenant = create_tenant(&rest, &nodes, cfg.seed).await?;
@@ -80,7 +122,7 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Res
     let progress = cfg.progress.then(|| tokio::spawn(progress_lines(recorder.clone(), cfg.duration)));
 
     let end = Instant::now() + cfg.duration;
-    let steps = nemesis::schedule(cfg.seed, &cfg.nemeses, cfg.duration);
+    let steps = nemesis::schedule(cfg.seed, faults, cfg.duration);
     nemesis::run(backend.clone(), prober.clone(), recorder.clone(), steps, end).await;
     tokio::time::sleep_until(end.into()).await;
     stop_clients.store(true, Ordering::Relaxed);

@@ -90,6 +90,13 @@ pub struct FaultEvent {
     pub detail: String,
     pub start_ms: u64,
     pub end_ms: u64,
+    /// False when applying it failed (`detail` says why): nothing was done.
+    #[serde(default = "yes")]
+    pub applied: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One node's own (applied index, state hash), read together.
@@ -193,7 +200,7 @@ impl Recorder {
     }
 
     pub fn faults_applied(&self) -> usize {
-        self.with(|h| h.faults.len())
+        self.with(|h| h.faults.iter().filter(|f| f.applied).count())
     }
 
     /// Operations so far by outcome: (ok, fail, maybe).

@@ -5,7 +5,7 @@
 //! the recorded history.
 //!
 //! ```text
-//!            nemesis (seeded schedule) ----faults----> backend (processes)
+//!            nemesis (seeded schedule) ----faults----> backend (processes | containers)
 //!                                                        |  REST
 //!  workload clients --ops--> nodes --replies--> history (invoke/complete, ok|fail|maybe)
 //!  monitor (hash samples) ------------------------------>  |
@@ -14,7 +14,9 @@
 //! ```
 //!
 //! - [`backend`]: one fault interface; [`backend::process`] runs `hodei server`
-//!   processes and cuts links through their transport filter, kills, pauses.
+//!   processes on loopback addresses and cuts links by iptables (or their
+//!   transport filter), kills, pauses, rolls; [`backend::docker`] does the same
+//!   to containers with `docker network disconnect`, `kill`, `pause`, `rm`/`run`.
 //! - [`nemesis`]: the fault kinds and the seeded schedule that applies them.
 //! - [`workload`]: clients submitting (idempotency keys), reading, cancelling.
 //! - [`client`]: REST calls and the rule that makes an unclear reply "maybe".

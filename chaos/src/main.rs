@@ -1,5 +1,5 @@
-//! `hodei-chaos run --backend process --nemesis partition,kill,pause --nodes 3
-//! --duration 60s --seed N`: a campaign against real nodes, then a report.
+//! `hodei-chaos run --backend process|docker --nemesis partition,kill,pause,loss,upgrade
+//! --nodes 3|5 --duration 60s --seed N`: a campaign against real nodes, then a report.
 //! `hodei-chaos check DIR/history.json`: the checkers again on a saved history.
 //! Exit codes: 0 no violation, 1 a violation, 2 the campaign could not run.
 
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use hodei_chaos::backend::process::NetChoice;
 use hodei_chaos::checker::check_all;
 use hodei_chaos::history::History;
 use hodei_chaos::nemesis::parse_nemeses;
@@ -25,9 +26,10 @@ struct Cli {
 enum Cmd {
     /// Runs a campaign and checks its history.
     Run {
+        /// process (OS processes on loopback) or docker (containers of --image).
         #[arg(long, default_value = "process")]
         backend: String,
-        /// Fault groups (partition, kill, pause, all) or single faults, comma separated.
+        /// Fault groups (partition, kill, pause, loss, upgrade, all) or single faults, comma separated.
         #[arg(long, default_value = "partition,kill,pause")]
         nemesis: String,
         #[arg(long, default_value_t = 3)]
@@ -45,6 +47,12 @@ enum Cmd {
         out: Option<PathBuf>,
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        /// Process backend: network faults by iptables, the nodes' transport filter, or auto (iptables when usable).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "iptables", "filter"])]
+        net: String,
+        /// Docker backend: the image to run (build it with scripts/build-image).
+        #[arg(long, default_value = "hodei:dev")]
+        image: String,
     },
     /// Runs the checkers on a saved history.json.
     Check { history: PathBuf },
@@ -65,11 +73,16 @@ async fn main() -> ExitCode {
 /// `Ok(true)` when no checker found a violation.
 async fn real_main() -> anyhow::Result<bool> {
     match Cli::parse().cmd {
-        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients } => {
+        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients, net, image } => {
             let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs()));
-            if nodes < 3 {
-                anyhow::bail!("--nodes must be at least 3");
+            if !(3..=9).contains(&nodes) {
+                anyhow::bail!("--nodes must be from 3 to 9");
             }
+            let net = match net.as_str() {
+                "iptables" => NetChoice::Iptables,
+                "filter" => NetChoice::Filter,
+                _ => NetChoice::Auto,
+            };
             let cfg = CampaignConfig {
                 backend,
                 nemeses: parse_nemeses(&nemesis)?,
@@ -80,9 +93,15 @@ async fn real_main() -> anyhow::Result<bool> {
                 out: out.unwrap_or_else(|| PathBuf::from(format!("chaos-out/{seed}"))),
                 clients: clients.max(1),
                 progress: true,
+                net,
+                image,
             };
             eprintln!("hodei-chaos: seed {seed}, output in {}", cfg.out.display());
-            let report = hodei_chaos::run(&cfg).await?;
+            // Ctrl-C drops the campaign, and with it the nodes, containers and rules.
+            let report = tokio::select! {
+                r = hodei_chaos::run(&cfg) => r?,
+                _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; nodes and fault rules removed"),
+            };
             println!("{}", report.text());
             println!("history, report.json and node logs: {}", cfg.out.display());
             Ok(report.ok)

@@ -32,18 +32,36 @@ pub enum Fault {
     KillLoop,
     /// One node (often the leader) is SIGSTOPped, then SIGCONTed.
     PauseResume,
+    /// Two sides that cannot reach each other, and one node that reaches both.
+    Bridge,
+    /// A share of the packets on every link between nodes is dropped.
+    PacketLoss,
+    /// Every node in turn is stopped cleanly and started anew on its data
+    /// (followers first, the leader last), each waited for until it has caught up.
+    RollingRestart,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 6] =
-        [Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::KillRestart, Fault::KillLoop, Fault::PauseResume];
+    pub const ALL: [Fault; 9] = [
+        Fault::IsolateLeader,
+        Fault::SplitHalves,
+        Fault::OneWayCut,
+        Fault::KillRestart,
+        Fault::KillLoop,
+        Fault::PauseResume,
+        Fault::Bridge,
+        Fault::PacketLoss,
+        Fault::RollingRestart,
+    ];
 
     /// The `--nemesis` group the fault belongs to.
     pub fn group(self) -> &'static str {
         match self {
-            Fault::IsolateLeader | Fault::SplitHalves | Fault::OneWayCut => "partition",
+            Fault::IsolateLeader | Fault::SplitHalves | Fault::OneWayCut | Fault::Bridge => "partition",
             Fault::KillRestart | Fault::KillLoop => "kill",
             Fault::PauseResume => "pause",
+            Fault::PacketLoss => "loss",
+            Fault::RollingRestart => "upgrade",
         }
     }
 
@@ -55,22 +73,31 @@ impl Fault {
             Fault::KillRestart => "kill-restart",
             Fault::KillLoop => "kill-loop",
             Fault::PauseResume => "pause-resume",
+            Fault::Bridge => "bridge",
+            Fault::PacketLoss => "packet-loss",
+            Fault::RollingRestart => "rolling-restart",
         }
     }
 }
 
-/// `partition,kill,pause` (groups) or single fault names -> the faults enabled.
+/// `partition,kill,pause,loss,upgrade` (groups) or single fault names -> the
+/// faults enabled.
 pub fn parse_nemeses(spec: &str) -> anyhow::Result<Vec<Fault>> {
     let mut out = Vec::new();
     for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         let add: &[Fault] = match word {
-            "partition" => &[Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut],
+            "partition" => &[Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::Bridge],
             "kill" => &[Fault::KillRestart, Fault::KillLoop],
             "pause" => &[Fault::PauseResume],
+            "loss" => &[Fault::PacketLoss],
+            "upgrade" => &[Fault::RollingRestart],
             "all" => &Fault::ALL,
             other => match Fault::ALL.iter().find(|f| f.name() == other) {
                 Some(f) => std::slice::from_ref(f),
-                None => bail!("unknown nemesis {other:?}: use partition, kill, pause, all or one of {:?}", Fault::ALL.map(Fault::name)),
+                None => bail!(
+                    "unknown nemesis {other:?}: use partition, kill, pause, loss, upgrade, all or one of {:?}",
+                    Fault::ALL.map(Fault::name)
+                ),
             },
         };
         for f in add {
@@ -143,19 +170,19 @@ pub async fn run<B: Backend>(backend: Arc<B>, prober: Arc<Prober<B>>, recorder: 
         }
         let start_ms = recorder.now_ms();
         recorder.set_phase(step.fault.name());
-        let detail = match apply(&*backend, &prober, &step).await {
-            Ok(d) => d,
-            Err(e) => format!("failed to apply: {e:#}"),
+        let (detail, applied) = match apply(&*backend, &prober, &step).await {
+            Ok(d) => (d, true),
+            Err(e) => (format!("failed to apply: {e:#}"), false),
         };
-        if step.fault != Fault::KillLoop {
-            // The kill loop spends its hold inside `apply`.
+        if !matches!(step.fault, Fault::KillLoop | Fault::RollingRestart) {
+            // These spend their time inside `apply`.
             tokio::time::sleep(Duration::from_millis(step.hold_ms)).await;
         }
         if let Err(e) = backend.heal_all().await {
             eprintln!("heal after {}: {e:#}", step.fault.name());
         }
         let end_ms = recorder.now_ms();
-        recorder.fault(FaultEvent { name: step.fault.name().into(), detail, start_ms, end_ms });
+        recorder.fault(FaultEvent { name: step.fault.name().into(), detail, start_ms, end_ms, applied });
         recorder.set_phase(format!("recovering from {}", step.fault.name()));
         prober.wait_for_recovery(step.fault.name(), end_ms).await;
         recorder.set_phase("healthy");
@@ -177,24 +204,39 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
     match step.fault {
         Fault::IsolateLeader => {
             let Some(l) = leader else { bail!("no leader to isolate") };
-            for &o in ids.iter().filter(|o| **o != l) {
-                backend.cut(l, o).await?;
-                backend.cut(o, l).await?;
-            }
+            backend.split(&[vec![l], ids.iter().copied().filter(|o| *o != l).collect()]).await?;
             Ok(format!("node {l} cut off"))
         }
         Fault::SplitHalves => {
             let mut shuffled = ids.clone();
             shuffle(&mut rng, &mut shuffled);
             let (a, b) = shuffled.split_at(ids.len() / 2);
+            backend.split(&[a.to_vec(), b.to_vec()]).await?;
+            Ok(format!("{a:?} | {b:?}"))
+        }
+        Fault::Bridge => {
+            let mut shuffled = ids.clone();
+            shuffle(&mut rng, &mut shuffled);
+            let bridge = shuffled.pop().expect("at least one node");
+            let (a, b) = shuffled.split_at(shuffled.len() / 2);
             for &x in a {
                 for &y in b {
                     backend.cut(x, y).await?;
                     backend.cut(y, x).await?;
                 }
             }
-            Ok(format!("{a:?} | {b:?}"))
+            Ok(format!("{a:?} | {b:?}, node {bridge} reaches both"))
         }
+        Fault::PacketLoss => {
+            let p = rng.random_range(0.05..0.35);
+            for (i, &a) in ids.iter().enumerate() {
+                for &b in &ids[i + 1..] {
+                    backend.lose(a, b, p).await?;
+                }
+            }
+            Ok(format!("{:.0}% of packets dropped on every link", p * 100.0))
+        }
+        Fault::RollingRestart => rolling_restart(backend, prober, leader).await,
         Fault::OneWayCut => {
             let from = target;
             let to = *ids.iter().filter(|i| **i != from).collect::<Vec<_>>().choose(&mut rng).expect("two nodes");
@@ -202,12 +244,12 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
             Ok(format!("{from} -/-> {to}"))
         }
         Fault::KillRestart => {
-            backend.kill(target)?;
+            backend.kill(target).await?;
             Ok(format!("node {target} killed"))
         }
         Fault::KillLoop => kill_loop(backend, &mut rng, step.hold_ms).await,
         Fault::PauseResume => {
-            backend.pause(target)?;
+            backend.pause(target).await?;
             Ok(format!("node {target} paused"))
         }
     }
@@ -220,12 +262,27 @@ async fn kill_loop<B: Backend>(backend: &B, rng: &mut StdRng, hold_ms: u64) -> a
     let mut killed = Vec::new();
     while Instant::now() < until {
         let id = *ids.choose(rng).expect("at least one node");
-        backend.kill(id)?;
-        backend.restart(id)?;
+        backend.kill(id).await?;
+        backend.restart(id).await?;
         killed.push(id);
         tokio::time::sleep(Duration::from_millis(rng.random_range(600..1400))).await;
     }
     Ok(format!("killed and restarted {killed:?}"))
+}
+
+/// Rolls every node in turn, followers first and the leader last, as an
+/// operator upgrading a cluster would; each must catch up before the next goes.
+async fn rolling_restart<B: Backend>(backend: &B, prober: &Prober<B>, leader: Option<u64>) -> anyhow::Result<String> {
+    let mut order: Vec<u64> = backend.node_ids().into_iter().filter(|id| Some(*id) != leader).collect();
+    order.extend(leader);
+    let mut took = Vec::new();
+    for id in &order {
+        let started = Instant::now();
+        backend.roll(*id).await?;
+        prober.wait_for_caught_up(*id).await?;
+        took.push(format!("{id} ({} ms)", started.elapsed().as_millis()));
+    }
+    Ok(format!("rolled {}", took.join(", ")))
 }
 
 #[cfg(test)]
@@ -234,20 +291,22 @@ mod tests {
 
     #[test]
     fn groups_expand_and_unknown_names_are_refused() {
-        assert_eq!(parse_nemeses("partition,kill,pause").unwrap().len(), 6);
+        assert_eq!(parse_nemeses("partition,kill,pause").unwrap().len(), 7);
         assert_eq!(parse_nemeses("pause,pause-resume").unwrap(), vec![Fault::PauseResume]);
-        assert!(parse_nemeses("upgrade").is_err());
+        assert_eq!(parse_nemeses("loss,upgrade").unwrap(), vec![Fault::PacketLoss, Fault::RollingRestart]);
+        assert_eq!(parse_nemeses("all").unwrap().len(), Fault::ALL.len());
+        assert!(parse_nemeses("flood").is_err());
         assert!(parse_nemeses("").is_err());
     }
 
     #[test]
     fn the_schedule_is_a_function_of_the_seed_and_covers_every_fault() {
         let faults = parse_nemeses("all").unwrap();
-        let a = schedule(7, &faults, Duration::from_secs(60));
-        assert_eq!(a, schedule(7, &faults, Duration::from_secs(60)));
-        assert_ne!(a, schedule(8, &faults, Duration::from_secs(60)));
+        let a = schedule(7, &faults, Duration::from_secs(120));
+        assert_eq!(a, schedule(7, &faults, Duration::from_secs(120)));
+        assert_ne!(a, schedule(8, &faults, Duration::from_secs(120)));
         for f in faults {
-            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 60 s schedule");
+            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 120 s schedule");
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::client::Rest;
+use crate::monitor::own_hash;
 use crate::history::{OpKind, Outcome, Recorder, Recovery, PROBE_CLIENT};
 use crate::workload::Traffic;
 
@@ -54,6 +55,30 @@ impl<B: Backend> Prober<B> {
             seen = Some(l);
         }
         seen
+    }
+
+    /// Waits (at most [`RECOVERY_DEADLINE`]) until node `id` names a leader and has
+    /// applied as far as that leader had when the wait began: a restarted node has
+    /// rejoined and caught up.
+    pub async fn wait_for_caught_up(&self, id: u64) -> anyhow::Result<()> {
+        let deadline = Instant::now() + RECOVERY_DEADLINE;
+        let mut target = None;
+        let mut last = String::from("no leader named yet");
+        while Instant::now() < deadline {
+            if target.is_none() {
+                if let Some(leader) = self.leader().await {
+                    target = own_hash(&self.status, &self.backend.base_url(leader)).await.map(|(index, _, _)| index);
+                }
+            }
+            if let (Some(t), Some((index, _, leader))) = (target, own_hash(&self.status, &self.backend.base_url(id)).await) {
+                if leader.is_some() && index >= t {
+                    return Ok(());
+                }
+                last = format!("applied {index} of {t}, leader {leader:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("node {id} did not catch up within {RECOVERY_DEADLINE:?}: {last}")
     }
 
     /// Probes until the cluster serves fully or the deadline passes; records and

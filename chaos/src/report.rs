@@ -15,8 +15,17 @@ pub struct Report {
     pub nodes: usize,
     pub duration_s: f64,
     pub nemeses: Vec<String>,
+    /// How network faults were made (iptables, transport filter, docker network).
+    #[serde(default)]
+    pub network: String,
+    /// Faults asked for that this backend cannot apply, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<String>,
     /// fault name -> times applied.
     pub faults: BTreeMap<String, u64>,
+    /// fault name -> times applying it failed (the fault log says why).
+    #[serde(default)]
+    pub faults_failed: BTreeMap<String, u64>,
     pub fault_log: Vec<String>,
     /// op kind -> outcome -> count.
     pub operations: BTreeMap<String, BTreeMap<String, u64>>,
@@ -30,9 +39,10 @@ pub struct Report {
 
 impl Report {
     pub fn new(backend: &str, nemeses: Vec<String>, duration_s: f64, h: &History, verdicts: Vec<Verdict>) -> Self {
-        let mut faults = BTreeMap::new();
+        let (mut faults, mut faults_failed) = (BTreeMap::new(), BTreeMap::new());
         for f in &h.faults {
-            *faults.entry(f.name.clone()).or_insert(0) += 1;
+            let counts = if f.applied { &mut faults } else { &mut faults_failed };
+            *counts.entry(f.name.clone()).or_insert(0) += 1;
         }
         let fault_log = h.faults.iter().map(|f| format!("{:>7} ms  {:<15} {}  (healed at {} ms)", f.start_ms, f.name, f.detail, f.end_ms)).collect();
         let mut operations: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -45,7 +55,10 @@ impl Report {
             nodes: h.nodes.len(),
             duration_s,
             nemeses,
+            network: String::new(),
+            skipped: Vec::new(),
             faults,
+            faults_failed,
             fault_log,
             operations,
             total_operations: h.ops.len() as u64,
@@ -58,13 +71,20 @@ impl Report {
 
     pub fn text(&self) -> String {
         let mut s = format!(
-            "hodei-chaos: backend {}, {} nodes, {:.0} s, nemeses {}, seed {}\n\nfaults applied:\n",
+            "hodei-chaos: backend {}, {} nodes, {:.0} s, nemeses {}, seed {}\n",
             self.backend,
             self.nodes,
             self.duration_s,
             self.nemeses.join(","),
             self.seed
         );
+        if !self.network.is_empty() {
+            s += &format!("network faults by {}\n", self.network);
+        }
+        for line in &self.skipped {
+            s += &format!("skipped {line}\n");
+        }
+        s += "\nfaults applied:\n";
         for line in &self.fault_log {
             s += &format!("  {line}\n");
         }

@@ -54,7 +54,8 @@ impl ClusterNode {
         let storage_err = |e: hodei_raft_store::StorageError| ClusterError::Stopped(format!("storage: {e}"));
         let log = LogStore::open(&config.data_dir).await.map_err(storage_err)?;
         let sm = StateMachineStore::open(&config.data_dir).await.map_err(storage_err)?;
-        let peers = PeerClients::default();
+        let listen_ip = peer_listener.local_addr().map_err(|e| ClusterError::Stopped(format!("peer listener: {e}")))?.ip();
+        let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();
         let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone() };
         let raft = Raft::new(config.id, raft_config, network, log, sm.clone())

@@ -2,6 +2,7 @@
 //! address, shared by Raft replication, forwarding and status calls.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,12 +13,23 @@ use crate::error::ClusterError;
 
 pub type PeerClient = RaftServiceClient<Channel>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PeerClients {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
+    /// Source address of outgoing connections, see [`PeerClients::from_listen_ip`].
+    local: Option<IpAddr>,
 }
 
 impl PeerClients {
+    /// Connections leave from the node's own peer listen IP when that is a
+    /// loopback address: nodes sharing one host (127.0.0.11, .12, ...) then show
+    /// distinct sources, so a firewall rule can cut one node's traffic to another.
+    /// Otherwise the kernel picks the source (every loopback connection would
+    /// come from 127.0.0.1).
+    pub fn from_listen_ip(ip: IpAddr) -> Self {
+        PeerClients { channels: Default::default(), local: ip.is_loopback().then_some(ip) }
+    }
+
     /// A client for the peer service at `addr` (`host:port`). Connecting happens on
     /// first use, so a dead peer costs a failed call, not a blocked caller.
     pub fn client(&self, addr: &str) -> Result<PeerClient, ClusterError> {
@@ -28,6 +40,7 @@ impl PeerClients {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| ClusterError::Invalid(format!("bad peer address {addr:?}: {e}")))?
             .connect_timeout(Duration::from_millis(500))
+            .local_address(self.local)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))
             .keep_alive_timeout(Duration::from_secs(5));

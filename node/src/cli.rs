@@ -68,6 +68,9 @@ pub struct ServerArgs {
     /// Raft peer service listen address, host:port [env: HODEI_PEER]
     #[arg(long, value_name = "ADDR")]
     pub peer: Option<String>,
+    /// Host name or IP other nodes and clients use to reach this node, when it differs from the listen host (a container listening on 0.0.0.0) [env: HODEI_ADVERTISE_HOST]
+    #[arg(long, value_name = "HOST")]
+    pub advertise_host: Option<String>,
     /// Founding members, 1=host:peerport,2=host:peerport,... (ignored once the data dir holds a cluster) [env: HODEI_INITIAL_CLUSTER]
     #[arg(long, value_name = "LIST")]
     pub initial_cluster: Option<String>,

@@ -23,10 +23,11 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     let http = bind(config.http_addr, "--http").await?;
     let grpc = bind(config.grpc_addr, "--grpc").await?;
     let peer = bind(config.peer_addr, "--peer").await?;
+    let host = config.advertise_host.as_deref();
     let info = NodeInfo {
-        peer_addr: peer.local_addr()?.to_string(),
-        http_addr: http.local_addr()?.to_string(),
-        grpc_addr: grpc.local_addr()?.to_string(),
+        peer_addr: advertised(host, peer.local_addr()?),
+        http_addr: advertised(host, http.local_addr()?),
+        grpc_addr: advertised(host, grpc.local_addr()?),
     };
     tracing::info!(id = config.id, peer = %info.peer_addr, http = %info.http_addr, grpc = %info.grpc_addr, "starting node");
     let cluster_config = ClusterConfig {
@@ -70,6 +71,15 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     node.shutdown().await;
     tracing::info!(id = config.id, "stopped");
     Ok(())
+}
+
+/// What other nodes and clients dial: the bound address, or the advertised host
+/// with the bound port.
+fn advertised(host: Option<&str>, bound: std::net::SocketAddr) -> String {
+    match host {
+        Some(h) => format!("{h}:{}", bound.port()),
+        None => bound.to_string(),
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {

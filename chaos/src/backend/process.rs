@@ -1,26 +1,38 @@
-//! Nodes as `hodei server` OS processes on loopback, each with its own data dir.
+//! Nodes as `hodei server` OS processes, each on its own loopback address
+//! (`127.77.<pid % 250>.<10 + id>`) with its own data dir.
 //!
-//! - cut and heal: each node's transport filter (`PUT /api/v1/debug/transport-filter`,
-//!   enabled by `HODEI_FAULT_INJECTION=1`), which drops what that node sends to a
-//!   target, so a cut is one-way and a partition is two cuts;
+//! - cut, isolate, loss: iptables rules on those addresses ([`super::iptables`])
+//!   when iptables is usable; otherwise cuts go through each node's transport
+//!   filter ([`super::filter`]) and loss is not available;
 //! - kill and restart: SIGKILL, then the same command on the same data dir;
-//! - pause and resume: SIGSTOP and SIGCONT.
+//! - pause and resume: SIGSTOP and SIGCONT;
+//! - roll: SIGTERM (the node's clean shutdown), then the same command again.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use reqwest::Method;
-use serde_json::{json, Value};
 
-use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
-
-use super::Backend;
+use super::filter::TransportFilters;
+use super::iptables::Iptables;
+use super::{lock, new_secret, tail, wait_until_ready, Backend};
 use crate::client::Rest;
+use crate::nemesis::Fault;
+
+/// How the process backend makes network faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetChoice {
+    /// iptables when usable, else the transport filter.
+    Auto,
+    /// iptables, or the campaign does not start.
+    Iptables,
+    /// The transport filter, even where iptables would work.
+    Filter,
+}
 
 pub struct ProcessOptions {
     pub nodes: usize,
@@ -28,13 +40,15 @@ pub struct ProcessOptions {
     pub bin: PathBuf,
     /// Where each node's log goes (`node<id>.log`, appended across restarts).
     pub log_dir: PathBuf,
+    pub net: NetChoice,
 }
 
 struct Spec {
     id: u64,
-    http: String,
-    grpc: String,
-    peer: String,
+    ip: Ipv4Addr,
+    http: u16,
+    grpc: u16,
+    peer: u16,
     data_dir: PathBuf,
 }
 
@@ -42,6 +56,12 @@ struct Node {
     spec: Spec,
     child: Option<Child>,
     paused: bool,
+}
+
+enum Net {
+    Iptables(Iptables),
+    /// The filter, and why iptables is not used.
+    Filter(TransportFilters, String),
 }
 
 pub struct ProcessBackend {
@@ -53,24 +73,21 @@ pub struct ProcessBackend {
     admin: String,
     rest: Rest,
     nodes: Vec<Mutex<Node>>,
-    /// from -> the targets it drops messages to.
-    cuts: Mutex<BTreeMap<u64, BTreeSet<u64>>>,
+    net: Net,
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind((ip, 0)).with_context(|| format!("bind {ip}:0"))?.local_addr()?.port())
 }
 
-fn admin_token(secret: &[u8]) -> anyhow::Result<String> {
-    let claims = Claims {
-        sub: "hodei-chaos".into(),
-        hodei_tenant: None,
-        hodei_roles: vec![Role::Admin],
-        exp: 4_000_000_000,
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-    };
-    Ok(issue_token(secret, &claims)?)
+fn start_net(choice: NetChoice, rest: &Rest) -> anyhow::Result<Net> {
+    let filter = |why: String| Net::Filter(TransportFilters::new(rest.clone()), why);
+    Ok(match (choice, Iptables::start()) {
+        (NetChoice::Filter, Ok(_)) => filter("--net filter was asked for".into()),
+        (NetChoice::Filter, Err(e)) | (NetChoice::Auto, Err(e)) => filter(format!("iptables is not usable: {e}")),
+        (_, Ok(ipt)) => Net::Iptables(ipt),
+        (NetChoice::Iptables, Err(e)) => bail!("--net iptables, but iptables is not usable: {e}"),
+    })
 }
 
 impl ProcessBackend {
@@ -81,36 +98,36 @@ impl ProcessBackend {
         }
         std::fs::create_dir_all(&opts.log_dir).context("create the log dir")?;
         let dir = tempfile::tempdir().context("temp dir for the nodes")?;
-        let secret: Vec<u8> = (0..32).map(|_| rand::random::<u8>() % 26 + b'a').collect();
+        let (secret, admin) = new_secret()?;
         let secret_file = dir.path().join("jwt.secret");
         std::fs::write(&secret_file, &secret).context("write the jwt secret")?;
+        let block = (std::process::id() % 250) as u8;
         let mut specs = Vec::new();
         for id in 1..=opts.nodes as u64 {
-            specs.push(Spec {
-                id,
-                http: format!("127.0.0.1:{}", free_port()?),
-                grpc: format!("127.0.0.1:{}", free_port()?),
-                peer: format!("127.0.0.1:{}", free_port()?),
-                data_dir: dir.path().join(format!("node{id}")),
-            });
+            let ip = Ipv4Addr::new(127, 77, block, 10 + id as u8);
+            let (http, grpc, peer) = (free_port(ip)?, free_port(ip)?, free_port(ip)?);
+            specs.push(Spec { id, ip, http, grpc, peer, data_dir: dir.path().join(format!("node{id}")) });
         }
-        let initial_cluster = specs.iter().map(|s| format!("{}={}", s.id, s.peer)).collect::<Vec<_>>().join(",");
-        let admin = admin_token(&secret)?;
+        let initial_cluster = specs.iter().map(|s| format!("{}={}:{}", s.id, s.ip, s.peer)).collect::<Vec<_>>().join(",");
+        let rest = Rest::new(admin.clone(), Duration::from_secs(2))?;
         let backend = ProcessBackend {
             bin: opts.bin,
             log_dir: opts.log_dir,
             secret_file,
             initial_cluster,
-            rest: Rest::new(admin.clone(), Duration::from_secs(2))?,
+            net: start_net(opts.net, &rest)?,
+            rest,
             admin,
             nodes: specs.into_iter().map(|spec| Mutex::new(Node { spec, child: None, paused: false })).collect(),
-            cuts: Mutex::new(BTreeMap::new()),
             _dir: dir,
         };
         for id in backend.node_ids() {
             backend.spawn(id)?;
         }
-        backend.wait_for_ready(Duration::from_secs(30)).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for id in backend.node_ids() {
+            backend.wait_for_ready(id, deadline).await?;
+        }
         Ok(backend)
     }
 
@@ -132,7 +149,9 @@ impl ProcessBackend {
             .args(["--id", &s.id.to_string()])
             .arg("--data-dir")
             .arg(&s.data_dir)
-            .args(["--http", &s.http, "--grpc", &s.grpc, "--peer", &s.peer])
+            .args(["--http", &format!("{}:{}", s.ip, s.http)])
+            .args(["--grpc", &format!("{}:{}", s.ip, s.grpc)])
+            .args(["--peer", &format!("{}:{}", s.ip, s.peer)])
             .args(["--initial-cluster", &self.initial_cluster])
             .arg("--jwt-secret-file")
             .arg(&self.secret_file)
@@ -148,50 +167,41 @@ impl ProcessBackend {
         Ok(())
     }
 
-    /// Waits until every running node answers `/ready`, failing early if one exits.
-    pub async fn wait_for_ready(&self, timeout: Duration) -> anyhow::Result<()> {
-        let deadline = Instant::now() + timeout;
-        for id in self.node_ids() {
-            loop {
-                if let Some(status) = self.node(id)?.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                    bail!("node {id} exited ({status}) before it was ready\n{}", self.logs());
-                }
-                let ready = self.rest.get(&format!("{}/ready", self.base_url(id))).await;
-                if ready.is_ok_and(|r| r.status == 200) {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    bail!("timed out after {timeout:?} waiting for node {id} to be ready\n{}", self.logs());
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        Ok(())
+    /// Waits until node `id` answers `/ready`, failing early if it exits.
+    async fn wait_for_ready(&self, id: u64, deadline: Instant) -> anyhow::Result<()> {
+        let exited = || {
+            let mut n = self.node(id).ok()?;
+            n.child.as_mut().and_then(|c| c.try_wait().ok().flatten()).map(|s| format!("exited ({s})"))
+        };
+        wait_until_ready(&self.rest, id, &self.base_url(id), deadline, exited)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}\n{}", self.logs()))
     }
 
     fn running(&self, id: u64) -> bool {
         self.node(id).map(|n| n.child.is_some() && !n.paused).unwrap_or(false)
     }
 
-    /// Installs `from`'s whole rule set, retrying for up to 5 s.
-    async fn push_rules(&self, from: u64, targets: &BTreeSet<u64>) -> anyhow::Result<()> {
-        let rules: serde_json::Map<String, Value> = targets.iter().map(|t| (t.to_string(), json!("drop"))).collect();
-        let url = format!("{}/api/v1/debug/transport-filter", self.base_url(from));
-        let body = json!({ "rules": rules });
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match self.rest.call(Method::PUT, &url, Some(&body), &[]).await {
-                Ok(r) if r.status == 200 => return Ok(()),
-                Ok(r) if Instant::now() >= deadline => bail!("set the filter on node {from}: {} {}", r.status, r.json),
-                Err(e) if Instant::now() >= deadline => bail!("set the filter on node {from}: {e:?}"),
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
+    fn addr(&self, id: u64) -> anyhow::Result<(Ipv4Addr, u16)> {
+        let n = self.node(id)?;
+        Ok((n.spec.ip, n.spec.peer))
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    /// Stops the process: SIGTERM and up to 10 s for its clean shutdown, else SIGKILL.
+    async fn stop(&self, id: u64) -> anyhow::Result<()> {
+        let Some(mut child) = self.node(id)?.child.take() else { return Ok(()) };
+        signal(&child, libc::SIGTERM)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait()?.is_none() {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("node {id} did not stop within 10 s of SIGTERM; killed");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
 }
 
 fn signal(child: &Child, sig: i32) -> anyhow::Result<()> {
@@ -208,35 +218,60 @@ impl Backend for ProcessBackend {
     }
 
     fn base_url(&self, id: u64) -> String {
-        self.node(id).map(|n| format!("http://{}", n.spec.http)).unwrap_or_default()
+        self.node(id).map(|n| format!("http://{}:{}", n.spec.ip, n.spec.http)).unwrap_or_default()
     }
 
     fn admin_token(&self) -> String {
         self.admin.clone()
     }
 
+    fn network_faults(&self) -> String {
+        match &self.net {
+            Net::Iptables(ipt) => format!("iptables (chain {})", ipt.chain()),
+            Net::Filter(_, why) => format!("transport filter ({why})"),
+        }
+    }
+
+    fn unsupported(&self, fault: Fault) -> Option<String> {
+        match (&self.net, fault) {
+            (Net::Filter(_, why), Fault::PacketLoss) => Some(format!("packet loss needs iptables; {why}")),
+            _ => None,
+        }
+    }
+
     async fn cut(&self, from: u64, to: u64) -> anyhow::Result<()> {
-        let targets = {
-            let mut cuts = lock(&self.cuts);
-            let t = cuts.entry(from).or_default();
-            t.insert(to);
-            t.clone()
-        };
-        self.push_rules(from, &targets).await
+        match &self.net {
+            Net::Iptables(ipt) => {
+                let ((f, _), (t, port)) = (self.addr(from)?, self.addr(to)?);
+                ipt.cut(f, t, port)
+            }
+            Net::Filter(filters, _) => filters.cut(from, &self.base_url(from), to).await,
+        }
+    }
+
+    async fn lose(&self, a: u64, b: u64, probability: f64) -> anyhow::Result<()> {
+        match &self.net {
+            Net::Iptables(ipt) => ipt.lose(self.addr(a)?.0, self.addr(b)?.0, probability),
+            Net::Filter(_, why) => bail!("packet loss needs iptables; {why}"),
+        }
     }
 
     async fn heal_network(&self) -> anyhow::Result<()> {
-        let froms: Vec<u64> = std::mem::take(&mut *lock(&self.cuts)).into_keys().collect();
-        for from in froms {
-            // A dead node comes back with no rules; a paused one is resumed first by heal_all.
-            if self.running(from) {
-                self.push_rules(from, &BTreeSet::new()).await?;
+        match &self.net {
+            Net::Iptables(ipt) => ipt.clear(),
+            Net::Filter(filters, _) => {
+                for from in filters.take_all() {
+                    // A dead node comes back with no rules; a paused one is resumed first by heal_all.
+                    if self.running(from) {
+                        filters.clear(&self.base_url(from)).await?;
+                    }
+                }
+                Ok(())
             }
         }
-        Ok(())
     }
 
-    fn kill(&self, id: u64) -> anyhow::Result<()> {
+    async fn kill(&self, id: u64) -> anyhow::Result<()> {
         let mut n = self.node(id)?;
         if let Some(mut c) = n.child.take() {
             let _ = c.kill();
@@ -244,16 +279,17 @@ impl Backend for ProcessBackend {
         }
         n.paused = false;
         drop(n);
-        // Its filter lived in memory: it restarts with none.
-        lock(&self.cuts).remove(&id);
+        if let Net::Filter(filters, _) = &self.net {
+            filters.forget(id);
+        }
         Ok(())
     }
 
-    fn restart(&self, id: u64) -> anyhow::Result<()> {
+    async fn restart(&self, id: u64) -> anyhow::Result<()> {
         self.spawn(id)
     }
 
-    fn pause(&self, id: u64) -> anyhow::Result<()> {
+    async fn pause(&self, id: u64) -> anyhow::Result<()> {
         let mut n = self.node(id)?;
         let Some(c) = n.child.as_ref() else { bail!("node {id} is not running") };
         signal(c, libc::SIGSTOP)?;
@@ -261,13 +297,22 @@ impl Backend for ProcessBackend {
         Ok(())
     }
 
-    fn resume(&self, id: u64) -> anyhow::Result<()> {
+    async fn resume(&self, id: u64) -> anyhow::Result<()> {
         let mut n = self.node(id)?;
         if let Some(c) = n.child.as_ref() {
             signal(c, libc::SIGCONT)?;
         }
         n.paused = false;
         Ok(())
+    }
+
+    async fn roll(&self, id: u64) -> anyhow::Result<()> {
+        self.stop(id).await?;
+        if let Net::Filter(filters, _) = &self.net {
+            filters.forget(id);
+        }
+        self.spawn(id)?;
+        self.wait_for_ready(id, Instant::now() + Duration::from_secs(30)).await
     }
 
     async fn heal_all(&self) -> anyhow::Result<()> {
@@ -281,10 +326,10 @@ impl Backend for ProcessBackend {
                 (n.child.is_none(), n.paused)
             };
             if paused {
-                self.resume(id)?;
+                self.resume(id).await?;
             }
             if dead {
-                lock(&self.cuts).remove(&id);
+                self.kill(id).await?;
                 self.spawn(id)?;
             }
         }
@@ -294,16 +339,10 @@ impl Backend for ProcessBackend {
     fn logs(&self) -> String {
         self.node_ids()
             .into_iter()
-            .map(|id| format!("--- node {id} ---\n{}", log_tail(&self.log_dir.join(format!("node{id}.log")))))
+            .map(|id| format!("--- node {id} ---\n{}", tail(&self.log_dir.join(format!("node{id}.log")))))
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 impl Drop for ProcessBackend {

@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     /// Raft peer service listen address.
     pub peer_addr: SocketAddr,
+    /// The host other nodes and clients dial instead of the listen host, with the
+    /// listen ports (a container that listens on 0.0.0.0 and is known by name).
+    pub advertise_host: Option<String>,
     /// id -> `host:peerport` of every founding member. Used only by a node whose
     /// data dir holds no cluster yet; always contains `id` unless `join` is set
     /// or the data dir already holds a cluster.

@@ -27,6 +27,7 @@ pub struct ServerKeys {
     pub http: Option<Sourced<String>>,
     pub grpc: Option<Sourced<String>>,
     pub peer: Option<Sourced<String>>,
+    pub advertise_host: Option<Sourced<String>>,
     pub initial_cluster: Option<Sourced<String>>,
     pub join: Option<Sourced<String>>,
     pub jwt_secret_file: Option<Sourced<PathBuf>>,
@@ -34,7 +35,7 @@ pub struct ServerKeys {
 
 macro_rules! each_server_key {
     ($m:ident) => {
-        $m!(id, data_dir, http, grpc, peer, initial_cluster, join, jwt_secret_file)
+        $m!(id, data_dir, http, grpc, peer, advertise_host, initial_cluster, join, jwt_secret_file)
     };
 }
 pub(crate) use each_server_key;
@@ -58,6 +59,7 @@ impl ServerKeys {
             http: flag(&f.http, "--http"),
             grpc: flag(&f.grpc, "--grpc"),
             peer: flag(&f.peer, "--peer"),
+            advertise_host: flag(&f.advertise_host, "--advertise-host"),
             initial_cluster: flag(&f.initial_cluster, "--initial-cluster"),
             join: flag(&f.join, "--join"),
             jwt_secret_file: flag(&f.jwt_secret_file, "--jwt-secret-file"),
@@ -93,7 +95,19 @@ impl RawConfig {
         let http_addr = listen(k.http, DEFAULT_HTTP)?;
         let grpc_addr = listen(k.grpc, DEFAULT_GRPC)?;
         let peer_text = k.peer.as_ref().map_or(DEFAULT_PEER.to_string(), |p| p.value.clone());
+        let peer_origin = k.peer.as_ref().map(|p| p.origin.clone());
         let peer_addr = listen(k.peer, DEFAULT_PEER)?;
+        let advertise_host = match k.advertise_host {
+            Some(h) => {
+                check_host_port(&format!("{}:1", h.value), false).map_err(|e| bad(&h.origin, &h.value, &e))?;
+                Some(h.value)
+            }
+            None => None,
+        };
+        // Other nodes would dial 0.0.0.0, i.e. themselves.
+        if let Some(origin) = peer_origin.filter(|_| advertise_host.is_none() && peer_addr.ip().is_unspecified()) {
+            return Err(bad(&origin, &peer_text, "a wildcard address cannot be dialled by other nodes: also set --advertise-host"));
+        }
         if let Some(j) = &k.join {
             check_host_port(&j.value, false).map_err(|e| bad(&j.origin, &j.value, &e))?;
         }
@@ -130,6 +144,7 @@ impl RawConfig {
             http_addr,
             grpc_addr,
             peer_addr,
+            advertise_host,
             initial_cluster,
             join: k.join.map(|j| j.value),
             jwt_secret_file,

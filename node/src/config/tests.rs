@@ -130,6 +130,7 @@ fn the_example_file_loads() {
     let c = load(&f, &env(&[])).unwrap();
     assert_eq!((c.id, c.peer_addr.port(), c.initial_cluster.len()), (1, 10091, 3));
     assert_eq!(c.initial_cluster[&2], "hodei-2:10092");
+    assert_eq!(c.advertise_host.as_deref(), Some("hodei-1"));
     assert_eq!(c.api, ApiSettings::default());
     assert_eq!(c.raft, RaftSettings::default());
 }
@@ -161,14 +162,16 @@ fn every_server_key_has_a_file_key_and_a_variable() {
     std::fs::write(secret.path(), "s3cret\n").unwrap();
     let file = format!(
         "id: 2\ndata_dir: /nonexistent/f\nhttp: 127.0.0.1:1\ngrpc: 127.0.0.1:2\npeer: 127.0.0.1:3\n\
-         initial_cluster: 1=a:1\njoin: a:1\njwt_secret_file: {}\n",
+         advertise_host: hodei-2\ninitial_cluster: 1=a:1\njoin: a:1\njwt_secret_file: {}\n",
         secret.path().display()
     );
     let (_d, f) = with_file(&file, ServerArgs::default());
     let c = load(&f, &env(&[])).unwrap();
     assert_eq!((c.id, c.grpc_addr.port(), c.join.as_deref()), (2, 2, Some("a:1")));
     assert_eq!(c.jwt_secret_file.as_deref(), Some(secret.path()));
+    assert_eq!(c.advertise_host.as_deref(), Some("hodei-2"));
     let e = env(&[
+        ("HODEI_ADVERTISE_HOST", "10.0.0.3"),
         ("HODEI_ID", "3"),
         ("HODEI_DATA_DIR", "/nonexistent/e"),
         ("HODEI_GRPC", "127.0.0.1:22"),
@@ -183,6 +186,7 @@ fn every_server_key_has_a_file_key_and_a_variable() {
     assert_eq!((c.data_dir.to_str(), c.initial_cluster[&3].as_str()), (Some("/nonexistent/e"), "c:3"));
     assert_eq!((c.raft.heartbeat_ms, c.api.request_timeout_ms), (200, 3000));
     assert_eq!(c.http_addr.port(), 1, "keys the environment leaves alone keep the file's value");
+    assert_eq!(c.advertise_host.as_deref(), Some("10.0.0.3"));
 }
 
 #[test]

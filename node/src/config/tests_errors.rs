@@ -68,6 +68,17 @@ fn bad_addresses_name_their_source() {
     has(&load_err(&flags(1), &[("HODEI_GRPC", "127.0.0.1:99999")]), &["HODEI_GRPC", "99999"]);
     has(&file_err("peer: http://127.0.0.1:10091\n"), &["config key `peer`", "no scheme"]);
     has(&file_err("node:\n  join: somewhere\n"), &["config key `node.join`", "host:port"]);
+    has(&load_err(&flags(1), &[("HODEI_ADVERTISE_HOST", "http://x")]), &["HODEI_ADVERTISE_HOST", "no scheme"]);
+}
+
+#[test]
+fn a_wildcard_peer_address_needs_an_advertised_host() {
+    let mut f = flags(1);
+    f.peer = Some("0.0.0.0:10091".into());
+    has(&load_err(&f, &[]), &["--peer", "0.0.0.0:10091", "--advertise-host"]);
+    f.advertise_host = Some("hodei-1".into());
+    let c = load(&f, &env(&[])).expect("a wildcard peer with an advertised host is fine");
+    assert_eq!((c.peer_addr.port(), c.advertise_host.as_deref()), (10091, Some("hodei-1")));
 }
 
 #[test]

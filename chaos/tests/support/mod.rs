@@ -1,0 +1,79 @@
+//! What the campaign tests share: a configuration, a bounded run, and the
+//! assertions every campaign must pass (each named fault group applied, none
+//! failed to apply, enough traffic to mean something, every checker passes).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use hodei_chaos::backend::process::NetChoice;
+use hodei_chaos::nemesis::{parse_nemeses, Fault};
+use hodei_chaos::report::Report;
+use hodei_chaos::{default_bin, CampaignConfig};
+
+/// `$HODEI_CHAOS_SEED`, else `default`.
+pub fn seed(default: u64) -> u64 {
+    std::env::var("HODEI_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+pub fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, out: &std::path::Path) -> CampaignConfig {
+    CampaignConfig {
+        backend: backend.into(),
+        nemeses: parse_nemeses(nemesis).expect("known nemeses"),
+        nodes: 3,
+        duration: Duration::from_secs(seconds),
+        seed,
+        bin: default_bin(),
+        out: out.to_path_buf(),
+        clients: 4,
+        progress: true,
+        net,
+        image: "hodei:dev".into(),
+    }
+}
+
+/// Runs the campaign. It bounds every wait itself (30 s per recovery and for
+/// convergence); this outer deadline only keeps a wedged run from hanging CI.
+pub async fn must_run(cfg: &CampaignConfig) -> Report {
+    let report = tokio::time::timeout(Duration::from_secs(240), hodei_chaos::run(cfg))
+        .await
+        .expect("the campaign finished within 240 s")
+        .expect("the campaign ran");
+    println!("{}", report.text());
+    report
+}
+
+/// Every group of `groups` had a fault applied, and none failed to apply.
+pub fn assert_faults_applied(report: &Report, groups: &[&str]) {
+    let applied: BTreeSet<&str> = report.faults.keys().map(String::as_str).collect();
+    for group in groups {
+        let names: Vec<&str> = Fault::ALL.iter().filter(|f| f.group() == *group).map(|f| f.name()).collect();
+        assert!(names.iter().any(|n| applied.contains(n)), "no {group} fault was applied: {applied:?}\n{}", report.text());
+    }
+    assert!(report.faults_failed.is_empty(), "faults failed to apply: {:?}\n{}", report.faults_failed, report.text());
+}
+
+/// Enough acknowledged traffic to mean something, and no violation.
+pub fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
+    let submits_ok = report.operations.get("submit").and_then(|m| m.get("ok")).copied().unwrap_or(0);
+    let lin_reads_ok = report.operations.get("read-linearizable").and_then(|m| m.get("ok")).copied().unwrap_or(0);
+    println!(
+        "measured: {} operations, {submits_ok} acknowledged submits, {lin_reads_ok} linearizable reads, faults {:?}, recoveries {:?} ms",
+        report.total_operations, report.faults, report.recoveries_ms
+    );
+    assert!(submits_ok >= 50 && lin_reads_ok >= 50, "too little traffic to mean anything: {:?}", report.operations);
+    assert!(report.ok, "violations (seed {}; history and logs kept in {kept:?}):\n{}", report.seed, report.text());
+}
+
+/// A temp dir for the campaign's output, kept (and its path returned) when the
+/// campaign found a violation.
+pub fn out_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("hodei-chaos-").tempdir().expect("temp dir")
+}
+
+pub fn keep_if_failed(out: tempfile::TempDir, report: &Report) -> Option<std::path::PathBuf> {
+    if report.ok {
+        None
+    } else {
+        Some(out.keep())
+    }
+}
