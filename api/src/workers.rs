@@ -51,6 +51,13 @@ impl From<&Worker> for WorkerBody {
 }
 
 /// What a worker's report answered: accepted, or refused with the reason.
+/// What a heartbeat tells the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub known: bool,
+    pub drain: bool,
+}
+
 pub struct Report {
     pub accepted: bool,
     pub reason: String,
@@ -78,9 +85,20 @@ impl App {
         }
     }
 
-    pub async fn worker_heartbeat(&self, p: &Principal, worker: u64) -> Result<bool, ApiError> {
+    /// Renews the worker's lease. Answers whether the cluster still knows the
+    /// worker and whether it should drain (its committed state is DRAINING).
+    pub async fn worker_heartbeat(&self, p: &Principal, worker: u64) -> Result<Heartbeat, ApiError> {
         require_worker(p)?;
-        Ok(self.cluster.worker_heartbeat(WorkerId(worker)).await?)
+        let known = self.cluster.worker_heartbeat(WorkerId(worker)).await?;
+        let drain = known
+            && self.cluster.state_machine().read(|s| s.worker(WorkerId(worker)).is_some_and(|w| w.state == hodei_domain::WorkerState::Draining));
+        Ok(Heartbeat { known, drain })
+    }
+
+    /// A worker that runs nothing leaves; refused (not accepted) while it runs jobs.
+    pub async fn deregister_worker(&self, p: &Principal, worker: u64) -> Result<Report, ApiError> {
+        require_worker(p)?;
+        self.report(Command::DeregisterWorker(hodei_domain::command::DeregisterWorker { worker_id: WorkerId(worker) })).await
     }
 
     async fn report(&self, command: Command) -> Result<Report, ApiError> {

@@ -14,6 +14,35 @@ use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
 use crate::cli::DevArgs;
 use crate::run::write_secret;
 
+/// The embedded default's pools: a static pool whose two warm workers `dev`
+/// starts itself, and a dynamic pool of 0 to 4 workers that the leader's
+/// process provisioner starts when the queue grows and drains when idle.
+const DEV_CONFIG: &str = r#"# Written by `hodei dev` at every start; see docs/configuration.md.
+resource_pools:
+  provisioner: process
+  pools:
+    - id: pool-default
+      name: Default Pool
+      type: static
+      min_size: 2
+      max_size: 20
+    - id: pool-dynamic
+      name: Dynamic Pool
+      type: dynamic
+      min_size: 0
+      max_size: 4
+      auto_scaling_enabled: true
+      scaling_policies:
+        - name: deep-queue
+          trigger: "queue_depth > 4"
+          action: scale_up
+          cooldown: 10s
+        - name: idle
+          trigger: "allocation_ratio < 10"
+          action: scale_down
+          cooldown: 60s
+"#;
+
 struct DevNode {
     id: u64,
     http: String,
@@ -47,6 +76,8 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     };
     std::fs::write(&token_file, issue_token(&secret, &claims)?)?;
 
+    let config_file = dir.join("config.yaml");
+    std::fs::write(&config_file, DEV_CONFIG).with_context(|| format!("writing {}", config_file.display()))?;
     let exe = std::env::current_exe().context("locating the hodei binary")?;
     let addr = |base: u16, i: u64| format!("127.0.0.1:{}", u64::from(base) + i);
     let initial: String =
@@ -64,6 +95,8 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .args(["--http", &http, "--grpc", &grpc, "--peer", &peer, "--initial-cluster", &initial])
             .arg("--jwt-secret-file")
             .arg(&secret_file)
+            .arg("--config")
+            .arg(&config_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -99,6 +132,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         procs.push(Proc { label: format!("worker {w}"), child });
     }
     println!("  {} workers in pool `pool-default` (logs {}/worker<N>.log)", args.workers_static, dir.display());
+    println!("  pool `pool-dynamic`: 0 to 4 workers started by the leader when the queue grows (logs under node<N>/provisioned/)");
     println!("  try: hodei job submit --tenant <id> -- echo hello; hodei job logs <job id>");
     supervise(&mut procs).await;
     stop_all(&mut procs);

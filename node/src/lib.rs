@@ -11,6 +11,7 @@
 //! - [`client`]: the client verbs (`tenant`, `job`, `cluster`) over REST.
 //! - [`restore`]: `hodei restore`, a fresh data dir from a backup.
 //! - [`worker`]: the worker agent and its process runner.
+//! - [`provision`]: the leader's reconciliation of dynamic pools to real workers.
 //! - [`bench`]: `hodei bench`, load generators (and etcd's, for comparison).
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
@@ -20,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod dev;
 pub mod logging;
+pub mod provision;
 pub mod restore;
 pub mod run;
 pub mod token;

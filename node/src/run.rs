@@ -14,7 +14,9 @@ use hodei_api::metrics::Metrics;
 use hodei_api::{App, Authenticator};
 use hodei_cluster::{ClusterConfig, ClusterNode, NodeInfo, RaftTiming};
 
+use crate::config::pools::ProvisionerKind;
 use crate::config::ServerConfig;
+use crate::provision::process::ProcessProvisioner;
 
 /// Starts the node and serves until `shutdown` resolves, then stops the public
 /// servers, Raft and the peer service, in that order.
@@ -57,6 +59,14 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     let metrics = Metrics::new(true);
     let raft_metrics = metrics.watch_raft(node.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let provisioner = match config.domain.resource_pools.provisioner {
+        ProvisionerKind::None => None,
+        ProvisionerKind::Process => {
+            let exe = std::env::current_exe().context("locating the hodei binary for provisioned workers")?;
+            let p = ProcessProvisioner::new(exe, config.data_dir.join("provisioned"), worker_token(&secret)?);
+            Some(tokio::spawn(crate::provision::run(node.clone(), p, stop_rx.clone())))
+        }
+    };
     let rest = tokio::spawn(serve_rest(http, app.clone(), metrics.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
     let grpc = tokio::spawn(serve_grpc(grpc, app, metrics, stop_rx));
     shutdown.await;
@@ -65,12 +75,29 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         let _ = rest.await;
         let _ = grpc.await;
+        if let Some(p) = provisioner {
+            let _ = p.await;
+        }
     })
     .await;
     raft_metrics.abort();
     node.shutdown().await;
     tracing::info!(id = config.id, "stopped");
     Ok(())
+}
+
+/// A long-lived worker-role token for the workers this node provisions.
+fn worker_token(secret: &[u8]) -> anyhow::Result<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let claims = hodei_api::auth::Claims {
+        sub: "provisioned-worker".into(),
+        hodei_tenant: None,
+        hodei_roles: vec![hodei_api::Role::Worker],
+        exp: now + 365 * 24 * 3600,
+        iss: hodei_api::auth::ISSUER.into(),
+        aud: hodei_api::auth::AUDIENCE.into(),
+    };
+    Ok(hodei_api::auth::issue_token(secret, &claims)?)
 }
 
 /// What other nodes and clients dial: the bound address, or the advertised host

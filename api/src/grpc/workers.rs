@@ -37,8 +37,14 @@ impl WorkerService for Workers {
 
     async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatReply>, Status> {
         let p = principal(&self.app, &req)?;
-        let known = self.app.worker_heartbeat(&p, req.get_ref().worker_id).await?;
-        Ok(Response::new(pb::HeartbeatReply { known }))
+        let hb = self.app.worker_heartbeat(&p, req.get_ref().worker_id).await?;
+        Ok(Response::new(pb::HeartbeatReply { known: hb.known, drain: hb.drain }))
+    }
+
+    async fn deregister(&self, req: Request<pb::DeregisterWorkerRequest>) -> Result<Response<pb::ReportReply>, Status> {
+        let p = principal(&self.app, &req)?;
+        let r = self.app.deregister_worker(&p, req.get_ref().worker_id).await?;
+        Ok(Response::new(pb::ReportReply { accepted: r.accepted, reason: r.reason }))
     }
 
     type WatchAssignmentsStream = ItemStream;

@@ -16,12 +16,28 @@ pub struct ResourcePools {
     pub enabled: bool,
     pub default_pool_type: PoolType,
     pub pools: Vec<PoolConfig>,
+    /// What starts the workers of dynamic pools (see `provision`): `none`
+    /// (workers are started by the operator) or `process` (local `hodei worker`
+    /// processes started by the leader).
+    pub provisioner: ProvisionerKind,
 }
 
 impl Default for ResourcePools {
     fn default() -> Self {
-        ResourcePools { enabled: true, default_pool_type: PoolType::Static, pools: vec![PoolConfig::seed_default()] }
+        ResourcePools {
+            enabled: true,
+            default_pool_type: PoolType::Static,
+            pools: vec![PoolConfig::seed_default()],
+            provisioner: ProvisionerKind::None,
+        }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisionerKind {
+    None,
+    Process,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

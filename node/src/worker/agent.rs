@@ -54,10 +54,12 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
     let (draining, _) = watch::channel(false);
     let agent = Arc::new(Agent { args, token, worker_id: Mutex::new(None), running: Default::default(), draining, logs_addr });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut asked = agent.draining.subscribe();
     let main = tokio::spawn(serve(agent.clone()));
     tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+        _ = asked.wait_for(|d| *d) => tracing::info!("the cluster asked this worker to drain"),
     }
     tracing::info!("draining: taking no new work, waiting for running jobs");
     let _ = agent.draining.send(true);
@@ -65,8 +67,29 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     main.abort();
+    deregister(&agent).await;
     tracing::info!("drained; exiting");
     Ok(())
+}
+
+/// Leaves the cluster once nothing runs, through any endpoint that answers;
+/// if none does, the lease runs out and the leader marks the worker lost.
+async fn deregister(agent: &Arc<Agent>) {
+    let Some(worker_id) = *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()) else { return };
+    let req = pb::DeregisterWorkerRequest { worker_id };
+    let reply = tokio::time::timeout(
+        Duration::from_secs(10),
+        report(agent, |mut c, agent| {
+            let req = req.clone();
+            async move { c.deregister(authed(&agent, req)).await.map(|r| r.into_inner()) }
+        }),
+    )
+    .await;
+    match reply {
+        Ok(Some(r)) if r.accepted => tracing::info!(worker_id, "deregistered"),
+        Ok(Some(r)) => tracing::warn!(worker_id, reason = %r.reason, "deregistration refused"),
+        _ => tracing::warn!(worker_id, "could not deregister; the lease will run out"),
+    }
 }
 
 /// Connects, registers and follows the stream; on any failure moves to the next
@@ -129,7 +152,11 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) {
                 let _ = register(&agent, &mut client).await;
                 return;
             }
-            Ok(_) => {}
+            Ok(r) => {
+                if r.get_ref().drain && !*agent.draining.borrow() {
+                    let _ = agent.draining.send(true);
+                }
+            }
             Err(e) => tracing::debug!(error = %e, "heartbeat failed"),
         }
         tokio::time::sleep(agent.args.heartbeat).await;

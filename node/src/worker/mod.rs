@@ -22,7 +22,7 @@ pub struct WorkerArgs {
     #[arg(long, env = "HODEI_WORKER_ENDPOINTS", value_delimiter = ',', default_value = "127.0.0.1:9091")]
     pub endpoints: Vec<String>,
     /// The pool this worker serves.
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "pool-default")]
     pub pool: String,
     /// Bearer token (a worker or admin token).
     #[arg(long, env = "HODEI_TOKEN", hide_env_values = true)]

@@ -1,0 +1,82 @@
+//! A dynamic pool under the leader's autoscaler and the `process` provisioner:
+//! a deep queue scales it up with real `hodei worker` processes, idleness
+//! scales it down after the cooldown to `min_size`, no busy worker is ever
+//! drained (every job succeeds on its first attempt), and every decision is in
+//! the pool's scaling history with its reason.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use hodei_tests::{wait_for, Cluster, ClusterOptions};
+
+const CONFIG: &str = r#"
+resource_pools:
+  provisioner: process
+  pools:
+    - id: burst
+      name: Burst Pool
+      type: dynamic
+      min_size: 0
+      max_size: 3
+      auto_scaling_enabled: true
+      scaling_policies:
+        - name: deep-queue
+          trigger: "queue_depth > 2"
+          action: scale_up
+          cooldown: 1s
+        - name: idle
+          trigger: "allocation_ratio < 10"
+          action: scale_down
+          cooldown: 2s
+"#;
+
+async fn pool_workers(c: &Cluster) -> Vec<Value> {
+    let r = c.get(0, "/api/v1/workers").await.expect("list workers");
+    r.json.as_array().cloned().unwrap_or_default().into_iter().filter(|w| w["pool"] == "burst").collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_queue_scales_a_dynamic_pool_up_and_idleness_scales_it_back_down() {
+    let c = Cluster::start(ClusterOptions { config_yaml: CONFIG.into(), ..ClusterOptions::default() }).await;
+    wait_for("the configured pool", Duration::from_secs(20), || async { (c.get(0, "/api/v1/pools/burst").await.ok()?.status == 200).then_some(()) }).await;
+    let lifetime = json!({"min_worker_lifetime": "1s", "scale_up_cooldown": "1s", "scale_down_cooldown": "2s"});
+    let r = c.client.call(Method::PATCH, &c.url(1, "/api/v1/pools/burst"), Some(&c.admin), Some(&lifetime), &[]).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    let tenant = c.must_create_tenant(0, "acme").await;
+
+    let sent = Instant::now();
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        let body = json!({"tenant_id": tenant, "command": ["sleep", "4"], "cpu_m": 1000, "memory_mb": 256, "pool": "burst"});
+        let r = c.post(n % 3, "/api/v1/jobs", &body).await.unwrap();
+        assert_eq!(r.status, 201, "{}", r.json);
+        ids.push(r.json["id"].as_u64().unwrap());
+    }
+    let first = c.wait_for_job(0, ids[0], "RUNNING or done", Duration::from_secs(60), |j| j["started_at_ms"].is_u64()).await;
+    let cold = first["started_at_ms"].as_u64().unwrap() - first["submitted_at_ms"].as_u64().unwrap();
+    println!("cold start on a freshly provisioned dynamic worker: {cold} ms from submit to process start (committed times; {:?} wall)", sent.elapsed());
+    wait_for("the pool to grow past one worker", Duration::from_secs(60), || async { (pool_workers(&c).await.len() >= 2).then_some(()) }).await;
+    for id in &ids {
+        let j = c.wait_for_job(1, *id, "SUCCEEDED", Duration::from_secs(90), |j| j["state"] != "PENDING" && j["state"] != "ASSIGNED" && j["state"] != "RUNNING").await;
+        assert_eq!(j["state"], "SUCCEEDED", "no busy worker is drained under a job: {j}");
+        assert_eq!(j["attempts"], 1, "each job ran once: {j}");
+    }
+
+    // Idle: the autoscaler brings the target to min_size (0), the provisioner
+    // drains the workers, which deregister and exit.
+    wait_for("the pool to shrink to min_size with no worker left", Duration::from_secs(90), || async {
+        let pool = c.get(2, "/api/v1/pools/burst").await.ok()?.json;
+        (pool["target_size"] == 0 && pool_workers(&c).await.is_empty()).then_some(())
+    })
+    .await;
+    let history = c.get(1, "/api/v1/pools/burst/scaling/history").await.unwrap().json;
+    let events = history.as_array().unwrap();
+    let up = events.iter().find(|e| e["automatic"] == true && e["to"].as_u64() > e["from"].as_u64()).unwrap_or_else(|| panic!("a scale-up: {history}"));
+    let down = events.iter().find(|e| e["automatic"] == true && e["to"].as_u64() < e["from"].as_u64()).unwrap_or_else(|| panic!("a scale-down: {history}"));
+    assert!(up["reason"].as_str().unwrap().contains("deep-queue"), "{up}");
+    assert!(down["reason"].as_str().unwrap().contains("idle"), "{down}");
+    assert!(events.iter().all(|e| e["to"].as_u64() <= Some(3)), "never above max_size: {history}");
+    println!("scaling history (newest first): {}", serde_json::to_string(&history).unwrap());
+}
