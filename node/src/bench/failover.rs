@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::args::{BenchOutput, FailoverArgs, TargetArgs};
 use super::load::{drive, Op, Run, Shape};
 use super::local::LocalCluster;
-use super::stats::Report;
+use super::stats::{round3, Report};
 use super::submit::create_tenants;
 use super::target::{job_command, HodeiClient};
 
@@ -98,7 +98,7 @@ async fn rounds(args: &FailoverArgs, mut cluster: LocalCluster) -> anyhow::Resul
         recovery_p50_ms: median(&ms),
         recovery_min_ms: ms.first().copied().unwrap_or(0.0),
         recovery_max_ms: ms.last().copied().unwrap_or(0.0),
-        recovery_mean_ms: ms.iter().sum::<f64>() / ms.len().max(1) as f64,
+        recovery_mean_ms: round3(ms.iter().sum::<f64>() / ms.len().max(1) as f64),
         rounds: done,
         load,
     })
@@ -166,7 +166,7 @@ async fn one_round(args: &FailoverArgs, cluster: &mut LocalCluster, clock: &Mute
     let new_leader = cluster.nodes[cluster.wait_for_leader(Instant::now() + Duration::from_secs(60)).await?].id;
     cluster.spawn(leader)?;
     cluster.wait_ready(leader, Instant::now() + Duration::from_secs(60)).await?;
-    Ok(Round { killed_node, new_leader, recovery_ms: (first_ack - killed_at).as_secs_f64() * 1000.0 })
+    Ok(Round { killed_node, new_leader, recovery_ms: round3((first_ack - killed_at).as_secs_f64() * 1000.0) })
 }
 
 fn median(sorted: &[f64]) -> f64 {

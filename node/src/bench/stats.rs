@@ -124,7 +124,8 @@ fn ms(us: u64) -> f64 {
     round3(us as f64 / 1000.0)
 }
 
-fn round3(x: f64) -> f64 {
+/// Three decimals: microsecond resolution for figures in milliseconds.
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
