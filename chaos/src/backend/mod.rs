@@ -7,10 +7,12 @@
 //!   transport filter ([`filter`]);
 //! - [`inprocess`]: nodes inside this process, cut by their transport filters;
 //! - [`docker`]: one container per node from the `hodei:dev` image on a network
-//!   of the campaign's own ([`docker_cli`] runs the `docker` commands).
+//!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
+//!   [`docker_netns`] makes link faults inside the containers).
 
 pub mod docker;
 pub mod docker_cli;
+pub mod docker_netns;
 pub mod filter;
 pub mod inprocess;
 pub mod iptables;
