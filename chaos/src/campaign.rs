@@ -20,7 +20,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::backend::process::NetChoice;
-use crate::backend::{Backend, DockerBackend, DockerOptions, ProcessBackend, ProcessOptions};
+use crate::backend::{Backend, DockerBackend, DockerOptions, InProcessBackend, ProcessBackend, ProcessOptions};
 use crate::checker::check_all;
 use crate::client::{job_seen, Rest};
 use crate::history::{FinalNode, History, JobSeen, Recorder};
@@ -63,8 +63,8 @@ pub async fn run(cfg: &CampaignConfig) -> anyhow::Result<Report> {
             let opts = DockerOptions { nodes: cfg.nodes, image: cfg.image.clone(), log_dir };
             finish(cfg, Arc::new(DockerBackend::start(opts).await.context("start the cluster")?)).await
         }
-        "inprocess" => bail!("the inprocess backend is not built yet: use process or docker"),
-        other => bail!("unknown backend {other:?}: use process or docker"),
+        "inprocess" => finish(cfg, Arc::new(InProcessBackend::start(cfg.nodes).await.context("start the cluster")?)).await,
+        other => bail!("unknown backend {other:?}: use inprocess, process or docker"),
     }
 }
 

@@ -26,7 +26,7 @@ struct Cli {
 enum Cmd {
     /// Runs a campaign and checks its history.
     Run {
-        /// process (OS processes on loopback) or docker (containers of --image).
+        /// inprocess (nodes in this process), process (OS processes on loopback) or docker (containers of --image).
         #[arg(long, default_value = "process")]
         backend: String,
         /// Fault groups (partition, kill, pause, loss, upgrade, all) or single faults, comma separated.

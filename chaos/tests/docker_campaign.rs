@@ -26,16 +26,13 @@ async fn a_short_docker_campaign_with_disconnects_kills_pauses_and_a_roll_finds_
     let built = Command::new(&script).status().expect("run scripts/build-image");
     assert!(built.success(), "scripts/build-image failed: {built}");
 
-    let out = support::out_dir();
-    let cfg = support::config("docker", "partition,kill,pause,upgrade", 30, support::seed(20_251_130), NetChoice::Auto, out.path());
-    let report = support::must_run(&cfg).await;
-    assert!(report.network.starts_with("docker network"), "{}", report.network);
-    support::assert_faults_applied(&report, &["partition", "kill", "pause", "upgrade"]);
+    // Partitions by disconnecting containers; the link faults made inside the
+    // containers (one-way cuts, bridges, loss) are left to longer campaigns.
+    let groups = ["partition", "kill", "pause", "upgrade"];
+    support::must_pass("docker", "isolate-leader,split-halves,kill,pause,upgrade", 30, support::seed(20_251_130), NetChoice::Auto, "docker network", &groups).await;
     let label = format!("label=hodei-chaos.pid={}", std::process::id());
     let left = docker(&["ps", "-a", "-q", "--filter", &label]);
     assert!(left.stdout.is_empty(), "containers left behind: {}", String::from_utf8_lossy(&left.stdout));
     let left = docker(&["network", "ls", "-q", "--filter", &label]);
     assert!(left.stdout.is_empty(), "networks left behind: {}", String::from_utf8_lossy(&left.stdout));
-    let kept = support::keep_if_failed(out, &report);
-    support::assert_passes(&report, kept.as_deref());
 }

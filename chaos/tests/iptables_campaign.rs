@@ -23,12 +23,7 @@ async fn a_short_iptables_campaign_with_cuts_loss_and_rolling_restarts_finds_no_
         eprintln!("SKIPPED: iptables is not usable here: {why}");
         return;
     }
-    let out = support::out_dir();
-    let cfg = support::config("process", "partition,loss,upgrade", 25, support::seed(20_251_129), NetChoice::Iptables, out.path());
-    let report = support::must_run(&cfg).await;
-    assert!(report.network.starts_with("iptables"), "{}", report.network);
-    support::assert_faults_applied(&report, &["partition", "loss", "upgrade"]);
+    let groups = ["partition", "loss", "upgrade"];
+    support::must_pass("process", &groups.join(","), 25, support::seed(20_251_129), NetChoice::Iptables, "iptables", &groups).await;
     assert_eq!(campaign_chains(), Vec::<String>::new(), "the campaign's chain and jump are removed when it ends");
-    let kept = support::keep_if_failed(out, &report);
-    support::assert_passes(&report, kept.as_deref());
 }

@@ -16,11 +16,6 @@ use hodei_chaos::default_bin;
 async fn a_short_process_campaign_with_partitions_kills_and_pauses_finds_no_violation() {
     let bin = default_bin();
     assert!(bin.exists(), "{} is missing: build it first (cargo build --release -p hodei) or set HODEI_BIN", bin.display());
-    let out = support::out_dir();
-    let cfg = support::config("process", "partition,kill,pause", 20, support::seed(20_251_122), NetChoice::Filter, out.path());
-    let report = support::must_run(&cfg).await;
-    assert!(report.network.starts_with("transport filter"), "{}", report.network);
-    support::assert_faults_applied(&report, &["partition", "kill", "pause"]);
-    let kept = support::keep_if_failed(out, &report);
-    support::assert_passes(&report, kept.as_deref());
+    let groups = ["partition", "kill", "pause"];
+    support::must_pass("process", &groups.join(","), 20, support::seed(20_251_122), NetChoice::Filter, "transport filter", &groups).await;
 }

@@ -6,8 +6,10 @@
 //!
 //! - split: the nodes outside the largest side are disconnected from the
 //!   network (`docker network disconnect`), which cuts each of them off from
-//!   every other node and from clients; one-way cuts, bridges and packet loss
-//!   are not available;
+//!   every other node and from clients;
+//! - one-way cuts (and so bridges) and packet loss: iptables rules inside the
+//!   sender's network namespace ([`super::docker_netns`]), when the host has
+//!   `nsenter` and `iptables`;
 //! - kill and restart: `docker kill` (SIGKILL), `docker start`;
 //! - pause and resume: `docker pause`, `docker unpause` (the cgroup freezer);
 //! - roll: `docker stop` (SIGTERM), `docker rm`, then a new container on the
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::docker_cli::{create_network, docker, docker_blocking, engine, remove_stale, PID_LABEL};
+use super::docker_netns;
 use super::{lock, new_secret, tail, wait_until_ready, Backend};
 use crate::client::Rest;
 use crate::nemesis::Fault;
@@ -51,6 +54,10 @@ pub struct DockerBackend {
     rest: Rest,
     log_dir: PathBuf,
     disconnected: Mutex<BTreeSet<u64>>,
+    /// Containers whose namespace holds link rules.
+    with_rules: Mutex<BTreeSet<u64>>,
+    /// Why link rules cannot be made, if so.
+    no_link_rules: Option<String>,
 }
 
 impl DockerBackend {
@@ -63,13 +70,15 @@ impl DockerBackend {
             .with_context(|| format!("image {} is missing: build it with scripts/build-image", opts.image))?;
         remove_stale().context("remove what earlier campaigns left")?;
         std::fs::create_dir_all(&opts.log_dir).context("create the log dir")?;
-        let pid = std::process::id();
-        let prefix = format!("hodei-chaos-{pid}");
-        let network = format!("{prefix}-net");
-        let subnet = create_network(&network, pid).await?;
         let dir = tempfile::tempdir().context("temp dir for the nodes")?;
         let (secret, admin) = new_secret()?;
         std::fs::write(dir.path().join("jwt.secret"), &secret).context("write the jwt secret")?;
+        let rest = Rest::new(admin.clone(), Duration::from_secs(2))?;
+        let pid = std::process::id();
+        let prefix = format!("hodei-chaos-{pid}");
+        let network = format!("{prefix}-net");
+        // From here on, the backend's Drop removes what was made.
+        let subnet = create_network(&network, pid).await?;
         let backend = DockerBackend {
             dir,
             image: opts.image,
@@ -77,10 +86,12 @@ impl DockerBackend {
             network,
             subnet,
             ids: (1..=opts.nodes as u64).collect(),
-            rest: Rest::new(admin.clone(), Duration::from_secs(2))?,
+            rest,
             admin,
             log_dir: opts.log_dir,
             disconnected: Mutex::new(BTreeSet::new()),
+            with_rules: Mutex::new(BTreeSet::new()),
+            no_link_rules: docker_netns::unusable(),
         };
         eprintln!("hodei-chaos: docker engine {version}, network {} ({})", backend.network, backend.ip(0));
         for id in backend.node_ids() {
@@ -172,19 +183,26 @@ impl Backend for DockerBackend {
     }
 
     fn network_faults(&self) -> String {
-        format!("docker network disconnect/connect ({})", self.network)
+        let links = match &self.no_link_rules {
+            None => "iptables in each container's namespace".to_string(),
+            Some(why) => format!("none: {why}"),
+        };
+        format!("docker network disconnect/connect ({}); links: {links}", self.network)
     }
 
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match fault {
-            Fault::OneWayCut | Fault::Bridge => Some("docker network disconnect cuts a node off entirely, not one link".into()),
-            Fault::PacketLoss => Some("packet loss needs iptables inside the containers' network namespace".into()),
+            Fault::OneWayCut | Fault::Bridge | Fault::PacketLoss => self.no_link_rules.clone(),
             _ => None,
         }
     }
 
     async fn cut(&self, from: u64, to: u64) -> anyhow::Result<()> {
-        bail!("docker backend: cannot cut only {from} -> {to}; it disconnects whole nodes")
+        if let Some(why) = &self.no_link_rules {
+            bail!("cannot cut {from} -> {to}: {why}");
+        }
+        lock(&self.with_rules).insert(from);
+        docker_netns::cut(&self.name(from), &self.ip(to), PEER_PORT).await
     }
 
     async fn split(&self, sides: &[Vec<u64>]) -> anyhow::Result<()> {
@@ -197,11 +215,25 @@ impl Backend for DockerBackend {
         Ok(())
     }
 
-    async fn lose(&self, _a: u64, _b: u64, _probability: f64) -> anyhow::Result<()> {
-        bail!("docker backend: packet loss is not available")
+    async fn lose(&self, a: u64, b: u64, probability: f64) -> anyhow::Result<()> {
+        if let Some(why) = &self.no_link_rules {
+            bail!("cannot drop packets between {a} and {b}: {why}");
+        }
+        for (from, to) in [(a, b), (b, a)] {
+            lock(&self.with_rules).insert(from);
+            docker_netns::lose(&self.name(from), &self.ip(to), probability).await?;
+        }
+        Ok(())
     }
 
     async fn heal_network(&self) -> anyhow::Result<()> {
+        let ids = std::mem::take(&mut *lock(&self.with_rules));
+        for id in ids {
+            // A container that stopped took its namespace, and its rules, with it.
+            if matches!(self.status(id).await?.as_str(), "running" | "paused") {
+                docker_netns::clear(&self.name(id)).await?;
+            }
+        }
         let ids = std::mem::take(&mut *lock(&self.disconnected));
         for id in ids {
             docker(&["network", "connect", "--ip", &self.ip(id), &self.network, &self.name(id)]).await?;
@@ -210,6 +242,7 @@ impl Backend for DockerBackend {
     }
 
     async fn kill(&self, id: u64) -> anyhow::Result<()> {
+        lock(&self.with_rules).remove(&id);
         docker(&["kill", &self.name(id)]).await.map(drop)
     }
 
@@ -227,6 +260,7 @@ impl Backend for DockerBackend {
 
     async fn roll(&self, id: u64) -> anyhow::Result<()> {
         let name = self.name(id);
+        lock(&self.with_rules).remove(&id);
         docker(&["stop", "-t", "10", &name]).await?;
         self.save_log(id);
         docker(&["rm", &name]).await?;

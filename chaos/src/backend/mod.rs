@@ -5,18 +5,23 @@
 //! - [`process`]: `hodei server` OS processes, each on its own loopback address;
 //!   network faults by [`iptables`] rules when it is usable, else by each node's
 //!   transport filter ([`filter`]);
+//! - [`inprocess`]: nodes inside this process, cut by their transport filters;
 //! - [`docker`]: one container per node from the `hodei:dev` image on a network
-//!   of the campaign's own ([`docker_cli`] runs the `docker` commands).
+//!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
+//!   [`docker_netns`] makes link faults inside the containers).
 
 pub mod docker;
 pub mod docker_cli;
+pub mod docker_netns;
 pub mod filter;
+pub mod inprocess;
 pub mod iptables;
 pub mod process;
 
 use std::future::Future;
 
 pub use docker::{DockerBackend, DockerOptions};
+pub use inprocess::InProcessBackend;
 pub use process::{ProcessBackend, ProcessOptions};
 
 use crate::nemesis::Fault;

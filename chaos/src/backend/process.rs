@@ -82,12 +82,14 @@ fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
 
 fn start_net(choice: NetChoice, rest: &Rest) -> anyhow::Result<Net> {
     let filter = |why: String| Net::Filter(TransportFilters::new(rest.clone()), why);
-    Ok(match (choice, Iptables::start()) {
-        (NetChoice::Filter, Ok(_)) => filter("--net filter was asked for".into()),
-        (NetChoice::Filter, Err(e)) | (NetChoice::Auto, Err(e)) => filter(format!("iptables is not usable: {e}")),
-        (_, Ok(ipt)) => Net::Iptables(ipt),
-        (NetChoice::Iptables, Err(e)) => bail!("--net iptables, but iptables is not usable: {e}"),
-    })
+    if choice == NetChoice::Filter {
+        return Ok(filter("--net filter was asked for".into()));
+    }
+    match Iptables::start() {
+        Ok(ipt) => Ok(Net::Iptables(ipt)),
+        Err(e) if choice == NetChoice::Auto => Ok(filter(format!("iptables is not usable: {e}"))),
+        Err(e) => bail!("--net iptables, but iptables is not usable: {e}"),
+    }
 }
 
 impl ProcessBackend {

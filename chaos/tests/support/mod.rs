@@ -15,7 +15,7 @@ pub fn seed(default: u64) -> u64 {
     std::env::var("HODEI_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
-pub fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, out: &std::path::Path) -> CampaignConfig {
+fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, out: &std::path::Path) -> CampaignConfig {
     CampaignConfig {
         backend: backend.into(),
         nemeses: parse_nemeses(nemesis).expect("known nemeses"),
@@ -31,9 +31,23 @@ pub fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetCho
     }
 }
 
+/// Runs a 3-node campaign of `backend` and asserts what every campaign must
+/// show: network faults made as `network` says, a fault of each of `groups`
+/// applied, enough traffic, and no violation. The output dir is kept (and named
+/// in the failure) when a checker fails.
+pub async fn must_pass(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, network: &str, groups: &[&str]) {
+    let out = out_dir();
+    let cfg = config(backend, nemesis, seconds, seed, net, out.path());
+    let report = must_run(&cfg).await;
+    assert!(report.network.starts_with(network), "network faults by {:?}, expected {network:?}", report.network);
+    assert_faults_applied(&report, groups);
+    let kept = keep_if_failed(out, &report);
+    assert_passes(&report, kept.as_deref());
+}
+
 /// Runs the campaign. It bounds every wait itself (30 s per recovery and for
 /// convergence); this outer deadline only keeps a wedged run from hanging CI.
-pub async fn must_run(cfg: &CampaignConfig) -> Report {
+async fn must_run(cfg: &CampaignConfig) -> Report {
     let report = tokio::time::timeout(Duration::from_secs(240), hodei_chaos::run(cfg))
         .await
         .expect("the campaign finished within 240 s")
@@ -43,7 +57,7 @@ pub async fn must_run(cfg: &CampaignConfig) -> Report {
 }
 
 /// Every group of `groups` had a fault applied, and none failed to apply.
-pub fn assert_faults_applied(report: &Report, groups: &[&str]) {
+fn assert_faults_applied(report: &Report, groups: &[&str]) {
     let applied: BTreeSet<&str> = report.faults.keys().map(String::as_str).collect();
     for group in groups {
         let names: Vec<&str> = Fault::ALL.iter().filter(|f| f.group() == *group).map(|f| f.name()).collect();
@@ -53,7 +67,7 @@ pub fn assert_faults_applied(report: &Report, groups: &[&str]) {
 }
 
 /// Enough acknowledged traffic to mean something, and no violation.
-pub fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
+fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
     let submits_ok = report.operations.get("submit").and_then(|m| m.get("ok")).copied().unwrap_or(0);
     let lin_reads_ok = report.operations.get("read-linearizable").and_then(|m| m.get("ok")).copied().unwrap_or(0);
     println!(
@@ -66,11 +80,11 @@ pub fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
 
 /// A temp dir for the campaign's output, kept (and its path returned) when the
 /// campaign found a violation.
-pub fn out_dir() -> tempfile::TempDir {
+fn out_dir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("hodei-chaos-").tempdir().expect("temp dir")
 }
 
-pub fn keep_if_failed(out: tempfile::TempDir, report: &Report) -> Option<std::path::PathBuf> {
+fn keep_if_failed(out: tempfile::TempDir, report: &Report) -> Option<std::path::PathBuf> {
     if report.ok {
         None
     } else {

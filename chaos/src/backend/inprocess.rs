@@ -1,0 +1,270 @@
+//! Nodes inside this process: each a [`ClusterNode`] with its REST router on a
+//! loopback port, its own data dir, and its transport filter for cuts. Nothing
+//! to build or install, and no process to spawn, so a campaign starts in
+//! milliseconds; the fault schedule and the clients' choices are seeded as for
+//! any backend (thread scheduling is not).
+//!
+//! - cut: the sender's [`TransportFilter`] drops Raft messages to the target;
+//! - kill and roll: the node is stopped (REST server, then Raft) and started
+//!   again on the same data dir and ports. Both are clean stops here: no torn
+//!   write, unlike a SIGKILL;
+//! - pause and packet loss are not available (one process cannot freeze one
+//!   node; the filter drops whole links only).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Mutex};
+use tokio::task::JoinHandle;
+
+use hodei_api::{App, Authenticator};
+use hodei_cluster::{ClusterConfig, ClusterNode, LinkRule, NodeInfo, RaftTiming};
+
+use super::{lock, new_secret, wait_until_ready, Backend};
+use crate::client::Rest;
+use crate::nemesis::Fault;
+
+struct Running {
+    node: ClusterNode,
+    rest: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+struct Spec {
+    peer: SocketAddr,
+    http: SocketAddr,
+    data_dir: PathBuf,
+}
+
+pub struct InProcessBackend {
+    _dir: tempfile::TempDir,
+    secret: Vec<u8>,
+    admin: String,
+    rest: Rest,
+    initial_cluster: BTreeMap<u64, String>,
+    /// Node `id` is at index `id - 1` of both.
+    specs: Vec<Spec>,
+    running: Vec<Mutex<Option<Running>>>,
+    /// from -> the targets it drops messages to.
+    cuts: std::sync::Mutex<BTreeMap<u64, BTreeSet<u64>>>,
+}
+
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Binds `addr`, retrying for up to 10 s while a stopped node's socket lingers.
+async fn bind(addr: SocketAddr, deadline: Instant) -> anyhow::Result<TcpListener> {
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) if Instant::now() >= deadline => return Err(e).with_context(|| format!("bind {addr}")),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+impl InProcessBackend {
+    /// Starts `nodes` nodes and waits (at most 30 s) until each answers `/ready`.
+    pub async fn start(nodes: usize) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("temp dir for the nodes")?;
+        let (secret, admin) = new_secret()?;
+        let mut specs = Vec::new();
+        for id in 1..=nodes as u64 {
+            specs.push(Spec { peer: free_addr()?, http: free_addr()?, data_dir: dir.path().join(format!("node{id}")) });
+        }
+        let initial_cluster = (1..).zip(&specs).map(|(id, s)| (id, s.peer.to_string())).collect();
+        let backend = InProcessBackend {
+            _dir: dir,
+            secret,
+            rest: Rest::new(admin.clone(), Duration::from_secs(2))?,
+            admin,
+            initial_cluster,
+            running: specs.iter().map(|_| Mutex::new(None)).collect(),
+            specs,
+            cuts: std::sync::Mutex::new(BTreeMap::new()),
+        };
+        for id in backend.node_ids() {
+            backend.launch(id).await?;
+        }
+        for id in backend.node_ids() {
+            backend.wait_for_ready(id).await?;
+        }
+        Ok(backend)
+    }
+
+    fn spec(&self, id: u64) -> anyhow::Result<(&Spec, &Mutex<Option<Running>>)> {
+        let i = (id as usize).wrapping_sub(1);
+        self.specs.get(i).zip(self.running.get(i)).with_context(|| format!("no node {id}"))
+    }
+
+    async fn wait_for_ready(&self, id: u64) -> anyhow::Result<()> {
+        wait_until_ready(&self.rest, id, &self.base_url(id), Instant::now() + Duration::from_secs(30), || None).await
+    }
+
+    /// Starts node `id` and waits until it answers `/ready`.
+    async fn start_node(&self, id: u64) -> anyhow::Result<()> {
+        self.launch(id).await?;
+        self.wait_for_ready(id).await
+    }
+
+    /// Starts node `id` on its data dir, unless it runs; storage a just-stopped
+    /// node still holds is retried for up to 10 s.
+    async fn launch(&self, id: u64) -> anyhow::Result<()> {
+        let (spec, running) = self.spec(id)?;
+        let mut running = running.lock().await;
+        if running.is_some() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let info = NodeInfo { peer_addr: spec.peer.to_string(), http_addr: spec.http.to_string(), grpc_addr: String::new() };
+        let config = ClusterConfig {
+            id,
+            info,
+            data_dir: spec.data_dir.clone(),
+            initial_cluster: self.initial_cluster.clone(),
+            join: None,
+            timing: RaftTiming::default(),
+            write_timeout: Duration::from_secs(5),
+        };
+        let node = loop {
+            let peer = bind(spec.peer, deadline).await?;
+            match ClusterNode::start(config.clone(), peer).await {
+                Ok(node) => break node,
+                Err(e) if Instant::now() >= deadline => bail!("node {id} did not start: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        let http = bind(spec.http, deadline).await?;
+        let app = App { cluster: node.clone(), auth: Authenticator::hs256(&self.secret), fault_injection: true };
+        let (stop, mut stopped) = watch::channel(false);
+        let router = hodei_api::rest::router(app, 1024 * 1024);
+        let rest = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let _ = axum::serve(http, router).with_graceful_shutdown(shutdown).await;
+        });
+        *running = Some(Running { node, rest, stop });
+        Ok(())
+    }
+
+    /// Stops node `id`: its REST server (up to 5 s for calls in flight), then Raft.
+    async fn stop_node(&self, id: u64) -> anyhow::Result<()> {
+        let Some(r) = self.spec(id)?.1.lock().await.take() else { return Ok(()) };
+        let _ = r.stop.send(true);
+        let mut rest = r.rest;
+        if tokio::time::timeout(Duration::from_secs(5), &mut rest).await.is_err() {
+            rest.abort();
+        }
+        r.node.shutdown().await;
+        lock(&self.cuts).remove(&id);
+        Ok(())
+    }
+
+    async fn node(&self, id: u64) -> anyhow::Result<Option<ClusterNode>> {
+        Ok(self.spec(id)?.1.lock().await.as_ref().map(|r| r.node.clone()))
+    }
+}
+
+impl Backend for InProcessBackend {
+    fn node_ids(&self) -> Vec<u64> {
+        (1..=self.specs.len() as u64).collect()
+    }
+
+    fn base_url(&self, id: u64) -> String {
+        self.spec(id).map(|(s, _)| format!("http://{}", s.http)).unwrap_or_default()
+    }
+
+    fn admin_token(&self) -> String {
+        self.admin.clone()
+    }
+
+    fn network_faults(&self) -> String {
+        "transport filter (in-process)".into()
+    }
+
+    fn unsupported(&self, fault: Fault) -> Option<String> {
+        match fault {
+            Fault::PauseResume => Some("one process cannot freeze one of its nodes".into()),
+            Fault::PacketLoss => Some("the transport filter drops whole links, not a share of packets".into()),
+            _ => None,
+        }
+    }
+
+    async fn cut(&self, from: u64, to: u64) -> anyhow::Result<()> {
+        let targets = {
+            let mut cuts = lock(&self.cuts);
+            let t = cuts.entry(from).or_default();
+            t.insert(to);
+            t.clone()
+        };
+        let Some(node) = self.node(from).await? else { bail!("node {from} is not running") };
+        node.filter().set_rules(targets.into_iter().map(|t| (t, LinkRule::Drop)).collect());
+        Ok(())
+    }
+
+    async fn lose(&self, _a: u64, _b: u64, _probability: f64) -> anyhow::Result<()> {
+        bail!("in-process backend: packet loss is not available")
+    }
+
+    async fn heal_network(&self) -> anyhow::Result<()> {
+        lock(&self.cuts).clear();
+        for id in self.node_ids() {
+            if let Some(node) = self.node(id).await? {
+                node.filter().heal();
+            }
+        }
+        Ok(())
+    }
+
+    async fn kill(&self, id: u64) -> anyhow::Result<()> {
+        self.stop_node(id).await
+    }
+
+    async fn restart(&self, id: u64) -> anyhow::Result<()> {
+        self.start_node(id).await
+    }
+
+    async fn pause(&self, _id: u64) -> anyhow::Result<()> {
+        bail!("in-process backend: pause is not available")
+    }
+
+    async fn resume(&self, _id: u64) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn roll(&self, id: u64) -> anyhow::Result<()> {
+        self.stop_node(id).await?;
+        self.start_node(id).await
+    }
+
+    async fn heal_all(&self) -> anyhow::Result<()> {
+        for id in self.node_ids() {
+            self.launch(id).await?;
+        }
+        self.heal_network().await
+    }
+
+    fn logs(&self) -> String {
+        "(in-process nodes log through this process's tracing subscriber, if any)".into()
+    }
+}
+
+impl Drop for InProcessBackend {
+    fn drop(&mut self) {
+        // Drop cannot wait: each node's stop runs on the runtime, if one is left.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        for slot in &self.running {
+            if let Some(r) = slot.try_lock().ok().and_then(|mut s| s.take()) {
+                let _ = r.stop.send(true);
+                r.rest.abort();
+                runtime.spawn(async move { r.node.shutdown().await });
+            }
+        }
+    }
+}
