@@ -130,6 +130,8 @@ impl InProcessBackend {
             join: None,
             timing: RaftTiming::default(),
             write_timeout: Duration::from_secs(5),
+            // No declared pools or settings: the campaign's workload creates what it uses.
+            bootstrap: Default::default(),
         };
         let node = loop {
             let peer = bind(spec.peer, deadline).await?;
