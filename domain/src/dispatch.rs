@@ -91,21 +91,41 @@ pub fn solve(state: &State, now_ms: u64, previous: Option<&Decision>, limit: usi
     };
     let mut heap: BTreeSet<(VirtualTime, TenantId)> = BTreeSet::new();
     let mut locals: BTreeMap<TenantId, Local> = BTreeMap::new();
+    let pull = |t: TenantId, key: VirtualTime, heap: &mut BTreeSet<(VirtualTime, TenantId)>, locals: &mut BTreeMap<TenantId, Local>| {
+        let Some(q) = state.queue.tenant(t) else { return };
+        heap.insert((key, t));
+        locals.insert(t, Local { start_tag: q.start_tag, after: None, skipped: BTreeSet::new(), running: state.running_usage(t) });
+    };
+    // Keys are `tag + cap - boost`. Only a head that has waited at least the
+    // smallest `due` of any tenant can carry a boost: those tenants (found by
+    // the head age index, usually none) are pulled first with their exact key.
+    // Every other tenant's key is exactly `tag + cap`, so the tag index yields
+    // them in key order and they are pulled only when they could win a turn.
+    let min_due = state
+        .tenants
+        .values()
+        .filter_map(|t| t.sla_wait_ms)
+        .chain([sched.default_sla_wait_ms])
+        .map(|target| u128::from(target) * u128::from(sched.sla_boost_threshold_percent) / 100)
+        .min()
+        .unwrap_or(0);
+    let oldest_boostable = u64::try_from(u128::from(now_ms).saturating_sub(min_due)).unwrap_or(0);
+    for &(_, t) in state.queue.ages.range(..=(oldest_boostable, TenantId(u64::MAX))) {
+        let (Some(q), true) = (state.queue.tenant(t), boost_cap > 0) else { continue };
+        let (Some(tag), Some(head)) = (q.head_tag, q.jobs.first().and_then(|&(_, id)| state.jobs.get(id))) else { continue };
+        pull(t, tag.saturating_add(boost_cap - boost(head)), &mut heap, &mut locals);
+    }
     let mut index = state.queue.index.iter().peekable();
     while out.assignments.len() < limit {
         while let Some(&&(tag, t)) = index.peek() {
-            // Effective keys are `tag + cap - boost`: an unpulled tenant's key is
-            // at least its tag, so once the next tag exceeds the smallest key in
-            // the heap no later tenant can win this turn.
-            if heap.first().is_some_and(|&(e, _)| tag > e) {
+            let key = tag.saturating_add(boost_cap);
+            if heap.first().is_some_and(|&(e, _)| key > e) {
                 break;
             }
             index.next();
-            let Some(q) = state.queue.tenant(t) else { continue };
-            let head = q.jobs.first().and_then(|&(_, id)| state.jobs.get(id));
-            heap.insert((tag.saturating_add(boost_cap - head.map_or(0, &boost)), t));
-            let running = state.running_usage(t);
-            locals.insert(t, Local { start_tag: q.start_tag, after: None, skipped: BTreeSet::new(), running });
+            if !locals.contains_key(&t) {
+                pull(t, key, &mut heap, &mut locals);
+            }
         }
         let Some((_, t)) = heap.pop_first() else { break };
         let (Some(tenant), Some(q), Some(local)) = (state.tenants.get(&t), state.queue.tenant(t), locals.get_mut(&t)) else { continue };

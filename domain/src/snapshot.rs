@@ -57,11 +57,12 @@ pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
     if version != FORMAT_VERSION {
         return Err(DecodeError::UnsupportedVersion(version));
     }
-    let (state, used) =
+    let (mut state, used): (State, usize) =
         bincode::serde::decode_from_slice(&bytes[12..], bincode::config::standard())
             .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     if used != bytes.len() - 12 {
         return Err(DecodeError::Corrupt(format!("{} trailing bytes", bytes.len() - 12 - used)));
     }
+    crate::apply::rebuild_derived(&mut state);
     Ok(state)
 }

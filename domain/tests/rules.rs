@@ -362,3 +362,28 @@ fn tick_is_due_only_when_time_driven_work_waits() {
     assert!(!s.tick_due(30_000), "the lease has 30 s left");
     assert!(s.tick_due(61_000), "the lease is due to end");
 }
+
+#[test]
+fn a_head_waiting_past_its_sla_threshold_is_boosted_ahead_of_a_tenant_behind_in_virtual_time() {
+    let mut w = World::new();
+    let big = Quota { cpu_m: 1_000_000, memory_mb: 1 << 30, max_concurrent_jobs: 100_000 };
+    let (a, b) = (w.tenant("a", big), w.tenant("b", big));
+    w.worker("p", 1_000_000);
+    // `a` is served once, so its next job's tag is one job's step ahead of `b`'s.
+    w.submit(a, 1000);
+    assert_eq!(w.dispatch().len(), 1);
+    let Outcome::JobSubmitted(a2) = w.submit(a, 1000) else { panic!() };
+    w.now += 10_000;
+    let Outcome::JobSubmitted(b1) = w.submit(b, 1000) else { panic!() };
+    let first = |now: u64, s: &State| dispatch::solve(s, now, None, 1).assignments[0].0;
+    // Neither has waited 80 % of the 30 s target: plain fair order, `b` first.
+    assert_eq!(first(a2.submitted_at_ms + 12_000, &w.state), b1.id);
+    // `a`'s head has waited 25 s (boosted by sla_boost_cost, more than one
+    // step), `b`'s only 15 s: `a` goes first.
+    let later = a2.submitted_at_ms + 25_000;
+    assert_eq!(first(later, &w.state), a2.id);
+    // A snapshot round trip rebuilds the derived head-age index: same decisions.
+    let decoded = snapshot::decode(&snapshot::encode(&w.state)).unwrap();
+    assert_eq!(dispatch::solve(&decoded, later, None, 1000), dispatch::solve(&w.state, later, None, 1000));
+    assert_eq!(first(later, &decoded), a2.id);
+}

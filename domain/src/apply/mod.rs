@@ -32,8 +32,23 @@ pub(crate) fn refresh_head(state: &mut State, t: TenantId) {
         .tenant(t)
         .and_then(|q| q.jobs.first())
         .and_then(|&(_, id)| state.jobs.get(id))
-        .map(|j| tag_step(cost_of(state, j), weight));
+        .map(|j| (tag_step(cost_of(state, j), weight), j.submitted_at_ms));
     state.queue.refresh_head(t, step);
+}
+
+/// Rebuilds what is derived rather than encoded (the head age index) after a
+/// state is decoded.
+pub(crate) fn rebuild_derived(state: &mut State) {
+    let tenants: Vec<TenantId> = state.queue.tenants.keys().copied().collect();
+    for t in tenants {
+        let q = state.queue.tenants.get_mut(&t).expect("listed");
+        q.head_age = None;
+        let head = q.jobs.first().and_then(|&(_, id)| state.jobs.get(id)).map(|j| j.submitted_at_ms);
+        if let Some(submitted) = head {
+            q.head_age = Some(submitted);
+            state.queue.ages.insert((submitted, t));
+        }
+    }
 }
 
 /// Puts a PENDING job into its tenant's queue.
