@@ -54,8 +54,9 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
         auth: Authenticator::hs256(&secret),
         fault_injection: std::env::var("HODEI_FAULT_INJECTION").is_ok_and(|v| v == "1"),
     };
-    let metrics = Metrics::new(true);
+    let metrics = Metrics::new(config.domain.metrics.per_tenant_labels);
     let raft_metrics = metrics.watch_raft(node.clone());
+    metrics.watch_storage(&node);
     let (stop_tx, stop_rx) = watch::channel(false);
     let rest = tokio::spawn(serve_rest(http, app.clone(), metrics.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
     let grpc = tokio::spawn(serve_grpc(grpc, app, metrics, stop_rx));
