@@ -12,12 +12,14 @@
 //! - [`restore`]: `hodei restore`, a fresh data dir from a backup.
 //! - [`worker`]: the worker agent and its process runner.
 //! - [`bench`]: `hodei bench`, load generators (and etcd's, for comparison).
+//! - [`dashboards`]: `hodei dashboards push`, Grafana dashboards over its HTTP API.
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod dashboards;
 pub mod dev;
 pub mod logging;
 pub mod restore;
