@@ -4,7 +4,9 @@
 //!   raft.metrics() watch ──watch_raft──▶ hodei_raft_* gauges and counters
 //!   REST requests ──track (axum middleware)──▶ hodei_http_request_duration_seconds
 //!   gRPC requests ──instrument_grpc(routes)──▶ hodei_grpc_request_duration_seconds
-//!   render(node) ──reads the node's replicated State──▶ hodei_tenants, hodei_jobs, ...
+//!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
+//!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
+//!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, ...
 //! ```
 //!
 //! Wiring (done by the node binary):
@@ -12,6 +14,7 @@
 //! ```ignore
 //! let metrics = Metrics::new(per_tenant_labels);
 //! let _watch = metrics.watch_raft(node.clone());
+//! metrics.watch_storage(&node);
 //! let rest = rest::router(app, max_body)
 //!     .merge(metrics.router(node.clone()))
 //!     .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::track));
@@ -32,10 +35,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hodei_cluster::ClusterNode;
-use hodei_domain::JobState;
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tokio::task::JoinHandle;
 
@@ -45,8 +46,17 @@ pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
 /// Latency buckets in seconds, for API requests: 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// Every job state, so each `hodei_jobs{state}` series exists (at 0) from start.
-const JOB_STATES: &[JobState] = &JobState::ALL;
+/// Storage latency buckets in seconds: 50 µs to 1 s (an fdatasync on an SSD is
+/// well under a millisecond; seconds mean a sick disk).
+const STORAGE_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+mod gauges;
+mod ledger;
+mod sample;
+
+use gauges::DomainGauges;
+use ledger::LedgerCounters;
+pub use sample::{DomainSample, PoolSample, SlaSample, TenantSample, ANY_POOL};
 
 /// The quota resources of `hodei_tenant_quota_utilization_ratio{resource}`.
 pub const QUOTA_RESOURCES: &[&str] = &["cpu", "memory", "jobs"];
@@ -76,13 +86,12 @@ struct Inner {
     http_duration: HistogramVec,
     grpc_duration: HistogramVec,
     forwarded_writes: IntCounter,
+    // Raft log storage, fed by the log writer's round observer.
+    log_append: Histogram,
+    log_fsync: Histogram,
     // Domain, refreshed at scrape time.
-    tenants: IntGauge,
-    jobs: IntGaugeVec,
-    tenant_jobs: IntGaugeVec,
-    tenant_info: IntGaugeVec,
-    quota_utilization: GaugeVec,
-    quota_utilization_max: GaugeVec,
+    domain: DomainGauges,
+    ledgers: LedgerCounters,
     /// Serialises refresh-then-gather so concurrent scrapes see whole snapshots.
     scrape: Mutex<()>,
 }
@@ -121,65 +130,10 @@ impl RaftSample {
     }
 }
 
-/// What the domain gauges are set from, read from the replicated state in one go.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DomainSample {
-    pub tenants: Vec<TenantSample>,
-    /// Jobs per state name (`PENDING`, ...), every known state present.
-    pub jobs: Vec<(&'static str, u64)>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TenantSample {
-    /// The tenant id as clients see it (`tenant-3`).
-    pub id: String,
-    pub name: String,
-    /// Jobs per state name, only states with at least one job.
-    pub jobs: Vec<(&'static str, u64)>,
-    /// Utilisation per resource (`cpu`, `memory`, `jobs`); a zero quota gives none.
-    pub utilization: Vec<(&'static str, f64)>,
-}
-
-impl DomainSample {
-    /// Reads tenants, jobs and usage from `state`.
-    pub fn of(state: &hodei_domain::State) -> DomainSample {
-        use std::collections::BTreeMap;
-        let mut jobs: BTreeMap<&'static str, u64> = JOB_STATES.iter().map(|s| (s.as_str(), 0)).collect();
-        let mut per_tenant: BTreeMap<hodei_domain::TenantId, BTreeMap<&'static str, u64>> = BTreeMap::new();
-        for job in state.jobs() {
-            let name = job.state.as_str();
-            *jobs.entry(name).or_default() += 1;
-            *per_tenant.entry(job.tenant_id).or_default().entry(name).or_default() += 1;
-        }
-        let ratio = |used: u64, quota: u64| (quota > 0).then(|| used as f64 / quota as f64);
-        let tenants = state
-            .tenants()
-            .map(|t| {
-                let usage = state.usage(t.id);
-                let utilization = [
-                    ("cpu", ratio(usage.cpu_m, t.quota.cpu_m)),
-                    ("memory", ratio(usage.memory_mb, t.quota.memory_mb)),
-                    ("jobs", ratio(u64::from(usage.jobs), u64::from(t.quota.max_concurrent_jobs))),
-                ]
-                .into_iter()
-                .filter_map(|(r, v)| v.map(|v| (r, v)))
-                .collect();
-                TenantSample {
-                    id: t.id.to_string(),
-                    name: t.name.clone(),
-                    jobs: per_tenant.remove(&t.id).unwrap_or_default().into_iter().collect(),
-                    utilization,
-                }
-            })
-            .collect();
-        DomainSample { tenants, jobs: jobs.into_iter().collect() }
-    }
-}
-
 impl Metrics {
     /// A registry with every Hodei metric, process metrics and `hodei_build_info`.
-    /// `per_tenant_labels: false` drops the `tenant` label (for very large tenant
-    /// counts): per-tenant series are replaced by the maximum over tenants.
+    /// `per_tenant_labels: false` drops every series with a `tenant` label (for
+    /// very large tenant counts); the cluster-wide and per-pool series remain.
     pub fn new(per_tenant_labels: bool) -> Metrics {
         Metrics::try_new(per_tenant_labels).expect("the metric definitions are valid and distinct")
     }
@@ -196,11 +150,6 @@ impl Metrics {
             registry.register(Box::new(g.clone()))?;
             Ok(g)
         };
-        let ratio_vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<GaugeVec> {
-            let g = GaugeVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(g.clone()))?;
-            Ok(g)
-        };
         let counter = |name: &str, help: &str| -> prometheus::Result<IntCounter> {
             let c = IntCounter::new(name, help)?;
             registry.register(Box::new(c.clone()))?;
@@ -208,6 +157,12 @@ impl Metrics {
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<HistogramVec> {
             let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+
+        let storage_histogram = |name: &str, help: &str| -> prometheus::Result<Histogram> {
+            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(STORAGE_BUCKETS.to_vec()))?;
             registry.register(Box::new(h.clone()))?;
             Ok(h)
         };
@@ -254,28 +209,13 @@ impl Metrics {
                 "hodei_forwarded_writes_total",
                 "Client writes this node received as a follower and forwarded to the leader.",
             )?,
-            tenants: gauge("hodei_tenants", "Tenants in this node's replicated state.")?,
-            jobs: gauge_vec("hodei_jobs", "Jobs in this node's replicated state, by state.", &["state"])?,
-            tenant_jobs: gauge_vec(
-                "hodei_tenant_jobs",
-                "Jobs per tenant and state (only with per-tenant labels on).",
-                &["tenant", "state"],
+            log_append: storage_histogram(
+                "hodei_raft_log_append_duration_seconds",
+                "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
             )?,
-            tenant_info: gauge_vec(
-                "hodei_tenant_info",
-                "1 per tenant, mapping the tenant id label to its name (only with per-tenant labels on).",
-                &["tenant", "name"],
-            )?,
-            quota_utilization: ratio_vec(
-                "hodei_tenant_quota_utilization_ratio",
-                "Admitted usage over quota per tenant and resource (cpu, memory, jobs); only with per-tenant labels on.",
-                &["tenant", "resource"],
-            )?,
-            quota_utilization_max: ratio_vec(
-                "hodei_tenant_quota_utilization_max_ratio",
-                "Highest usage over quota across tenants, per resource (only with per-tenant labels off).",
-                &["resource"],
-            )?,
+            log_fsync: storage_histogram("hodei_raft_log_fsync_duration_seconds", "fdatasync calls of the Raft log writer.")?,
+            domain: DomainGauges::register(&registry, per_tenant_labels)?,
+            ledgers: LedgerCounters::register(&registry, per_tenant_labels)?,
             scrape: Mutex::new(()),
             registry,
             per_tenant_labels,
@@ -362,55 +302,47 @@ impl Metrics {
         }
     }
 
-    /// Sets the domain gauges from one reading of the replicated state. Tenants
-    /// gone since the last scrape lose their series.
-    pub fn observe_domain(&self, d: &DomainSample) {
-        let i = &self.inner;
-        i.tenants.set(clamp(d.tenants.len() as u64));
-        for (state, n) in &d.jobs {
-            i.jobs.with_label_values(&[state]).set(clamp(*n));
-        }
-        i.tenant_jobs.reset();
-        i.tenant_info.reset();
-        i.quota_utilization.reset();
-        i.quota_utilization_max.reset();
-        if i.per_tenant_labels {
-            for t in &d.tenants {
-                i.tenant_info.with_label_values(&[t.id.as_str(), t.name.as_str()]).set(1);
-                for (state, n) in &t.jobs {
-                    i.tenant_jobs.with_label_values(&[t.id.as_str(), state]).set(clamp(*n));
-                }
-                for (resource, v) in &t.utilization {
-                    i.quota_utilization.with_label_values(&[t.id.as_str(), resource]).set(*v);
-                }
+    /// Feeds the Raft log writer's rounds of `node` into
+    /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`.
+    /// Returns false when the log already has an observer (one registry per node).
+    pub fn watch_storage(&self, node: &ClusterNode) -> bool {
+        let (append, fsync) = (self.inner.log_append.clone(), self.inner.log_fsync.clone());
+        node.observe_log_rounds(Box::new(move |round| {
+            append.observe(round.append.as_secs_f64());
+            if let Some(sync) = round.sync {
+                fsync.observe(sync.as_secs_f64());
             }
-        } else {
-            for resource in QUOTA_RESOURCES {
-                let max = d
-                    .tenants
-                    .iter()
-                    .flat_map(|t| t.utilization.iter())
-                    .filter(|(r, _)| r == resource)
-                    .map(|(_, v)| *v)
-                    .fold(0.0_f64, f64::max);
-                i.quota_utilization_max.with_label_values(&[resource]).set(max);
-            }
-        }
+        }))
     }
 
-    /// Everything in Prometheus text format, with the Raft gauges and the domain
-    /// gauges refreshed from `node` first.
+    /// Everything in Prometheus text format, with the Raft gauges, the ledger
+    /// counters and the domain gauges refreshed from `node`'s replicated copy,
+    /// read under its lock.
     pub fn render(&self, node: &ClusterNode) -> String {
-        let domain = node.state_machine().read(DomainSample::of);
         self.observe_raft(RaftSample::of(node));
-        self.render_with(&domain)
+        let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        let domain = node.state_machine().read(|state| {
+            self.inner.ledgers.observe(state);
+            DomainSample::of(state)
+        });
+        self.inner.domain.set(&domain);
+        self.encode()
+    }
+
+    /// Everything in Prometheus text format, with the ledger counters and the
+    /// domain gauges refreshed from `state` (the Raft gauges as last observed).
+    pub fn render_state(&self, state: &hodei_domain::State) -> String {
+        let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        self.inner.ledgers.observe(state);
+        self.inner.domain.set(&DomainSample::of(state));
+        self.encode()
     }
 
     /// Everything in Prometheus text format, with the domain gauges set from
-    /// `domain` (the Raft gauges as last observed).
+    /// `domain` (the Raft gauges and ledger counters as last observed).
     pub fn render_with(&self, domain: &DomainSample) -> String {
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
-        self.observe_domain(domain);
+        self.inner.domain.set(domain);
         self.encode()
     }
 
@@ -493,7 +425,7 @@ fn code_of_http_status(status: http::StatusCode) -> tonic::Code {
     }
 }
 
-fn clamp(v: u64) -> i64 {
+pub(crate) fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 

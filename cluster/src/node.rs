@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) info: NodeInfo,
     pub(crate) raft: Raft,
     pub(crate) sm: StateMachineStore,
+    /// A handle on the log Raft owns, for its write-round observer.
+    pub(crate) log: LogStore,
     pub(crate) peers: PeerClients,
     pub(crate) filter: TransportFilter,
     pub(crate) config: ClusterConfig,
@@ -58,7 +60,7 @@ impl ClusterNode {
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();
         let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone() };
-        let raft = Raft::new(config.id, raft_config, network, log, sm.clone())
+        let raft = Raft::new(config.id, raft_config, network, log.clone(), sm.clone())
             .await
             .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
@@ -68,6 +70,7 @@ impl ClusterNode {
                 info: config.info.clone(),
                 raft,
                 sm,
+                log,
                 peers,
                 filter,
                 config,
@@ -152,6 +155,12 @@ impl ClusterNode {
 
     pub fn raft(&self) -> &Raft {
         &self.inner.raft
+    }
+
+    /// Registers the observer of the Raft log's write rounds (append and fsync
+    /// latency); only the first call takes effect, later ones return false.
+    pub fn observe_log_rounds(&self, observer: hodei_raft_store::log::RoundObserver) -> bool {
+        self.inner.log.observe_rounds(observer)
     }
 
     pub fn state_machine(&self) -> &StateMachineStore {

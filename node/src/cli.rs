@@ -47,6 +47,8 @@ pub enum Command {
     Restore(crate::restore::RestoreArgs),
     /// Load generators: submit, read, failover (see docs/performance.md).
     Bench(crate::bench::args::BenchCmd),
+    /// Grafana dashboards: push (upload through Grafana's HTTP API).
+    Dashboards(crate::dashboards::DashboardsCmd),
 }
 
 /// `hodei server`. Each flag has a config-file key and a `HODEI_*` variable

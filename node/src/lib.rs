@@ -13,12 +13,14 @@
 //! - [`worker`]: the worker agent and its process runner.
 //! - [`provision`]: the leader's reconciliation of dynamic pools to real workers.
 //! - [`bench`]: `hodei bench`, load generators (and etcd's, for comparison).
+//! - [`dashboards`]: `hodei dashboards push`, Grafana dashboards over its HTTP API.
 //! - [`logging`]: tracing set-up (`HODEI_LOG`, `HODEI_LOG_FORMAT`).
 
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod dashboards;
 pub mod dev;
 pub mod logging;
 pub mod provision;

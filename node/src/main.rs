@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Cost(cmd) => client(|| hodei::client::admin::cost(cmd)),
         Command::Queue(args) => client(|| hodei::client::admin::queue(args)),
         Command::Bench(cmd) => runtime(|| hodei::bench::run(cmd)),
+        Command::Dashboards(cmd) => runtime(|| hodei::dashboards::run(cmd)),
         Command::Restore(args) => match hodei::restore::restore(&args) {
             Ok(summary) => {
                 println!("{summary}");

@@ -56,8 +56,9 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
         auth: Authenticator::hs256(&secret),
         fault_injection: std::env::var("HODEI_FAULT_INJECTION").is_ok_and(|v| v == "1"),
     };
-    let metrics = Metrics::new(true);
+    let metrics = Metrics::new(config.domain.metrics.per_tenant_labels);
     let raft_metrics = metrics.watch_raft(node.clone());
+    metrics.watch_storage(&node);
     let (stop_tx, stop_rx) = watch::channel(false);
     let provisioner = match config.domain.resource_pools.provisioner {
         ProvisionerKind::None => None,

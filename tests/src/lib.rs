@@ -6,6 +6,8 @@
 //! - [`process`]: one node process: spawn, SIGKILL, restart on the same data dir.
 //! - [`cluster`]: a set of nodes, an admin token, and `wait_for_*` helpers.
 //! - [`client`]: thin REST calls that return status and JSON.
+//! - [`promql`]: the PromQL of the shipped dashboards and rules, and the
+//!   Prometheus tools (promtool, prometheus) that check it.
 //!
 //! The binary is `target/<profile>/hodei` next to the test executable (or
 //! `$HODEI_BIN`); the test command builds it first.
@@ -13,6 +15,7 @@
 pub mod client;
 pub mod cluster;
 pub mod process;
+pub mod promql;
 
 pub use client::Reply;
 pub use cluster::{Cluster, ClusterOptions};

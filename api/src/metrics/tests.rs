@@ -59,7 +59,7 @@ fn type_of<'a>(text: &'a str, name: &str) -> &'a str {
 #[test]
 fn domain_gauges_with_tenant_labels() {
     let m = Metrics::new(true);
-    let text = m.render_with(&DomainSample::of(&sample_state()));
+    let text = m.render_state(&sample_state());
 
     assert_eq!(type_of(&text, "hodei_tenants"), "gauge");
     assert_eq!(value(&text, "hodei_tenants"), 2.0);
@@ -77,13 +77,14 @@ fn domain_gauges_with_tenant_labels() {
     assert!((r("tenant-1", "memory") - 0.2).abs() < 1e-9);
     assert!((r("tenant-1", "jobs") - 0.5).abs() < 1e-9);
     assert_eq!(r("tenant-2", "cpu"), 0.0);
-    assert!(series(&text, "hodei_tenant_quota_utilization_max_ratio").is_empty());
+    // The cluster-wide maximum is there in both modes.
+    assert!((value(&text, "hodei_tenant_quota_utilization_max_ratio{resource=\"cpu\"}") - 0.9).abs() < 1e-9);
 }
 
 #[test]
 fn without_tenant_labels_no_series_names_a_tenant() {
     let m = Metrics::new(false);
-    let text = m.render_with(&DomainSample::of(&sample_state()));
+    let text = m.render_state(&sample_state());
     assert!(!text.contains("tenant=\""), "a tenant label leaked:\n{text}");
     assert!(series(&text, "hodei_tenant_jobs").is_empty());
     assert!(series(&text, "hodei_tenant_quota_utilization_ratio").is_empty());
@@ -95,9 +96,9 @@ fn without_tenant_labels_no_series_names_a_tenant() {
 #[test]
 fn a_removed_tenant_loses_its_series() {
     let m = Metrics::new(true);
-    let text = m.render_with(&DomainSample::of(&sample_state()));
+    let text = m.render_state(&sample_state());
     assert!(text.contains("tenant=\"tenant-2\""));
-    let text = m.render_with(&DomainSample::of(&State::default()));
+    let text = m.render_state(&State::default());
     assert!(!text.contains("tenant=\""), "stale tenant series:\n{text}");
     assert_eq!(value(&text, "hodei_jobs{state=\"PENDING\"}"), 0.0);
 }
@@ -241,7 +242,7 @@ fn forwarded_writes_count() {
 /// `_total`, nothing else does, and units are base units.
 #[test]
 fn names_follow_prometheus_conventions() {
-    let text = Metrics::new(true).render_with(&DomainSample::of(&sample_state()));
+    let text = Metrics::new(true).render_state(&sample_state());
     for line in text.lines().filter(|l| l.starts_with("# TYPE hodei_")) {
         let mut parts = line.split(' ').skip(2);
         let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
@@ -267,7 +268,7 @@ fn sample_output_passes_promtool_when_available() {
         m.observe_http("/api/v1/jobs/{id}", &http::Method::GET, 200, Duration::from_millis(3));
         m.observe_grpc("/hodei.v1.JobService/GetJob", tonic::Code::Ok, Duration::from_millis(2));
         m.forwarded_write();
-        let text = m.render_with(&DomainSample::of(&sample_state()));
+        let text = m.render_state(&sample_state());
         if let Ok(path) = std::env::var("HODEI_METRICS_SAMPLE") {
             let path = if per_tenant_labels { path } else { format!("{path}.no-tenant-labels") };
             std::fs::write(&path, &text).unwrap();

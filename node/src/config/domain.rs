@@ -125,10 +125,20 @@ impl Default for CostTracking {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Metrics {
     pub prometheus: Prometheus,
+    /// Export series labelled by tenant (jobs, queue, quota, SLA and cost per
+    /// tenant). Off for very large tenant counts: cluster-wide and per-pool
+    /// series remain.
+    pub per_tenant_labels: bool,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { prometheus: Prometheus::default(), per_tenant_labels: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -6,6 +6,8 @@
 pub mod record;
 mod writer;
 
+pub use writer::{RoundObserver, WriteRound};
+
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::fs::OpenOptions;
@@ -123,6 +125,12 @@ impl LogStore {
     /// How many `fdatasync`/`fsync` calls the log has issued (for measurements).
     pub fn fsync_count(&self) -> u64 {
         self.counters.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Registers the one observer of write rounds (for latency metrics); a second
+    /// call is refused and returns false.
+    pub fn observe_rounds(&self, observer: RoundObserver) -> bool {
+        self.counters.observer.set(observer).is_ok()
     }
 
     /// How many write rounds (each ended by one sync) the writer has run.

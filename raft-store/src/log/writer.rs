@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Called with the outcome of the sync that covered the caller's bytes.
 pub type Ack = Box<dyn FnOnce(std::io::Result<()>) + Send>;
@@ -22,11 +23,27 @@ pub enum Op {
     Rewrite { bytes: Vec<u8>, ack: Option<Ack> },
 }
 
+/// One write round of the log writer as an observer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteRound {
+    /// From the writer taking the round's first write to its acknowledgement:
+    /// the write plus the sync that openraft waits out.
+    pub append: Duration,
+    /// The `fdatasync` alone, when the round issued one.
+    pub sync: Option<Duration>,
+    pub bytes: u64,
+}
+
+/// Called by the writer thread after every round; must be quick (it delays the
+/// acknowledgements of the next round).
+pub type RoundObserver = Box<dyn Fn(WriteRound) + Send + Sync>;
+
 #[derive(Default)]
 pub struct Counters {
     pub fsyncs: AtomicU64,
     pub bytes: AtomicU64,
     pub rounds: AtomicU64,
+    pub observer: OnceLock<RoundObserver>,
 }
 
 pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Result<Sender<Op>> {
@@ -39,6 +56,9 @@ pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Res
 
 fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>) {
     while let Ok(first) = rx.recv() {
+        let started = Instant::now();
+        let bytes_before = counters.bytes.load(Ordering::Relaxed);
+        let mut sync = None;
         let mut acks: Vec<Ack> = Vec::new();
         let mut pending: Vec<u8> = Vec::new();
         let mut rewrote = false;
@@ -71,12 +91,19 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
         // A round that only carried un-acknowledged bytes need not sync now; a
         // rewrite synced its own file already.
         if result.is_ok() && !acks.is_empty() && !(rewrote && pending.is_empty()) {
+            let t = Instant::now();
             result = file.sync_data();
+            sync = Some(t.elapsed());
             counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         }
         counters.rounds.fetch_add(1, Ordering::Relaxed);
+        let acked = !acks.is_empty();
         for ack in acks {
             ack(clone_result(&result));
+        }
+        if let (true, Some(observe)) = (acked, counters.observer.get()) {
+            let bytes = counters.bytes.load(Ordering::Relaxed).saturating_sub(bytes_before);
+            observe(WriteRound { append: started.elapsed(), sync, bytes });
         }
         if let Err(e) = result {
             // The file's state is unknown past this point; refuse all later work.
