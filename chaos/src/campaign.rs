@@ -110,6 +110,7 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
     let rest = Rest::new(backend.admin_token(), Duration::from_secs(10))?;
     let nodes: Vec<(u64, String)> = backend.node_ids().into_iter().map(|id| (id, backend.base_url(id))).collect();
     let tenant = create_tenant(&rest, &nodes, cfg.seed).await?;
+    allow_a_deep_queue(&rest, &nodes, tenant).await?;
     let recorder = Arc::new(Recorder::new(cfg.seed, backend.node_ids()));
     let traffic = Arc::new(Traffic::new(rest.clone(), nodes.clone(), tenant, cfg.seed, recorder.clone()));
     let prober = Arc::new(Prober::new(backend.clone(), traffic.clone(), recorder.clone())?);
@@ -147,6 +148,28 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
     }
     recorder.final_nodes(finals);
     Ok(recorder.snapshot())
+}
+
+/// No worker runs the campaign's jobs, so they stay queued: lift the tenant's
+/// queued-job bound (1,000 by default) to the API's largest, or a long
+/// campaign would see its own submissions refused with 429.
+async fn allow_a_deep_queue(rest: &Rest, nodes: &[(u64, String)], tenant: u64) -> anyhow::Result<()> {
+    let body = json!({"max_queued_jobs": 1_000_000u32});
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    for (_, base) in nodes.iter().cycle() {
+        if Instant::now() >= deadline {
+            break;
+        }
+        match rest.call(Method::PATCH, &format!("{base}/api/v1/tenants/{tenant}"), Some(&body), &[]).await {
+            Ok(r) if r.status == 200 => return Ok(()),
+            Ok(r) if (400..500).contains(&r.status) => bail!("raising the campaign tenant's queue bound was refused: {} {}", r.status, r.json),
+            Ok(r) => last = format!("{} {}", r.status, r.json),
+            Err(e) => last = format!("{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("could not raise the campaign tenant's queue bound within 30 s: {last}")
 }
 
 async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyhow::Result<u64> {
