@@ -6,23 +6,11 @@ use hodei_domain::autoscale::{parse_duration_ms, Trigger};
 use hodei_domain::command::*;
 use hodei_domain::*;
 
-struct World {
-    state: State,
-    index: u64,
-    now: u64,
-}
+mod support;
+
+use support::World;
 
 impl World {
-    fn new() -> Self {
-        World { state: State::default(), index: 0, now: 1_000_000 }
-    }
-
-    fn apply(&mut self, command: Command) -> Outcome {
-        self.index += 1;
-        self.now += 1_000;
-        self.state.apply(self.index, &Proposal { at_ms: self.now, command })
-    }
-
     fn tenant(&mut self, name: &str, quota: Quota) -> TenantId {
         match self.apply(Command::CreateTenant(CreateTenant { name: name.into(), email: "a@b.c".into(), quota: Some(quota) })) {
             Outcome::TenantCreated(t) => t.id,
@@ -49,12 +37,6 @@ impl World {
             Outcome::JobsAssigned(p) => p,
             o => panic!("{o:?}"),
         }
-    }
-
-    fn settings(&mut self, f: impl FnOnce(&mut Settings)) {
-        let mut s = *self.state.settings();
-        f(&mut s);
-        assert!(matches!(self.apply(Command::SetSettings(SetSettings { settings: s })), Outcome::SettingsSet(_)));
     }
 }
 
