@@ -134,3 +134,45 @@ fn scale_down_keeps_workers_younger_than_the_minimum_lifetime() {
     let old = should_scale(&w.state, &pool, w.now + 3_600_000);
     assert_eq!((old.from, old.to, old.drain.clone()), (1, 0, vec![worker.id]), "{}", old.reason);
 }
+
+/// A pool "dyn" (dynamic, 0 to 4, target `target`) with `policies`, one worker
+/// of 1000 millicores, and a job of `cpu_m` placed on it.
+fn busy_pool(w: &mut W, policies: Vec<autoscale::ScalingPolicy>, target: u32, cpu_m: u64) -> PoolId {
+    let pool = PoolId("dyn".into());
+    let create = CreatePool { id: pool.clone(), name: "d".into(), kind: PoolKind::Dynamic, min_size: 0, max_size: 4, labels: BTreeMap::new(), worker_shape: None, worker_hourly_cost_nanos: None, auto_scaling_enabled: true, policies };
+    w.apply(Command::CreatePool(create));
+    w.apply(Command::ScalePool(ScalePool { id: pool.clone(), target_size: target, reason: "start".into() }));
+    let c = RegisterWorker { pool: pool.clone(), name: "w".into(), cpu_m: 1000, memory_mb: 1 << 20, labels: BTreeMap::new(), logs_addr: String::new() };
+    let Outcome::WorkerRegistered(worker) = w.apply(Command::RegisterWorker(c)) else { panic!() };
+    let t = w.tenant("acme", 100_000);
+    let spec = JobSpec { command: vec!["true".into()], cpu_m, memory_mb: 64, pool: Some(pool.clone()), ..Default::default() };
+    let Outcome::JobSubmitted(job) = w.apply(Command::SubmitJob(SubmitJob { tenant_id: t, spec, idempotency_key: None })) else { panic!() };
+    let placed = w.apply(Command::AssignJobs(AssignJobs { assignments: vec![(job.id, worker.id)] }));
+    assert!(matches!(placed, Outcome::JobsAssigned(ref p) if p.len() == 1), "{placed:?}");
+    pool
+}
+
+#[test]
+fn hysteresis_holds_a_scale_down_while_a_scale_up_trigger_is_within_ten_percent() {
+    let mut w = W::new();
+    let up = autoscale::ScalingPolicy::from_config("hot", "cpu_utilization > 80", "scale_up", None).unwrap();
+    let down = autoscale::ScalingPolicy::from_config("empty", "queue_depth < 1", "scale_down", Some("1s")).unwrap();
+    // 750 of 1000 millicores reserved: 75 %, within 10 % of the 80 % trigger.
+    let pool = busy_pool(&mut w, vec![up, down], 2, 750);
+    let d = should_scale(&w.state, &pool, w.now + 3_600_000);
+    assert!(!d.is_change() && d.reason.contains("hysteresis"), "{}", d.reason);
+}
+
+#[test]
+fn a_target_value_policy_sizes_the_pool_in_proportion() {
+    let mut w = W::new();
+    let tv = autoscale::ScalingPolicy {
+        name: "half".into(),
+        strategy: autoscale::Strategy::TargetValue { metric: autoscale::Metric::CpuUtilization, target: 50 },
+        cooldown_ms: None,
+    };
+    // One worker fully reserved (100 %) against a 50 % target: two workers.
+    let pool = busy_pool(&mut w, vec![tv], 1, 1000);
+    let d = should_scale(&w.state, &pool, w.now + 3_600_000);
+    assert_eq!((d.from, d.to), (1, 2), "{}", d.reason);
+}
