@@ -1,6 +1,7 @@
 //! More of the domain's rules, one test each: tenant uniqueness, update and
 //! delete; burst denial, revocation and expiry; a finished job never changes;
-//! advisory quotas without strict mode; young workers are kept on scale-down.
+//! advisory quotas without strict mode; young workers are kept on scale-down;
+//! hysteresis and target-value scaling; idle-pool recommendations.
 
 use std::collections::BTreeMap;
 
@@ -175,4 +176,21 @@ fn a_target_value_policy_sizes_the_pool_in_proportion() {
     let pool = busy_pool(&mut w, vec![tv], 1, 1000);
     let d = should_scale(&w.state, &pool, w.now + 3_600_000);
     assert_eq!((d.from, d.to), (1, 2), "{}", d.reason);
+}
+
+#[test]
+fn an_idle_pool_is_recommended_a_lower_min_size_with_its_saving() {
+    let mut w = W::new();
+    let pool = PoolId("warm".into());
+    let create = CreatePool { id: pool.clone(), name: "w".into(), kind: PoolKind::Static, min_size: 2, max_size: 4, labels: BTreeMap::new(), worker_shape: None, worker_hourly_cost_nanos: Some(1_000_000_000), auto_scaling_enabled: false, policies: vec![] };
+    w.apply(Command::CreatePool(create));
+    let c = RegisterWorker { pool: pool.clone(), name: "w".into(), cpu_m: 1000, memory_mb: 1024, labels: BTreeMap::new(), logs_addr: String::new() };
+    w.apply(Command::RegisterWorker(c));
+    // Two idle hours, charged to the pool by the next tick.
+    w.now += 2 * 3_600_000;
+    w.apply(Command::Tick(Tick {}));
+    let recs = cost_report::recommendations(&w.state, Some(&pool), w.now);
+    let rec = recs.iter().find(|r| matches!(&r.kind, cost_report::RecommendationKind::LowerPoolMinSize { pool: p, to: 1 } if *p == pool));
+    let rec = rec.unwrap_or_else(|| panic!("no min-size recommendation: {recs:?}"));
+    assert!(rec.estimated_monthly_savings_nanos > 0, "{rec:?}");
 }
