@@ -57,14 +57,19 @@ async fn bench_submit_acknowledges_exactly_the_jobs_that_exist() {
     let grpc = c.nodes.iter().map(|n| n.spec.grpc.clone()).collect::<Vec<_>>().join(",");
     let rest = c.nodes.iter().map(|n| n.spec.http.clone()).collect::<Vec<_>>().join(",");
 
-    let r = report(&bench(&c.admin, &["submit", "--endpoints", &grpc, "--concurrency", "4", "--duration", "2s", "-o", "json"]));
+    // Nothing runs the bench's jobs and each tenant may hold 1,000 queued by
+    // default: spread the submissions so no tenant reaches that bound.
+    let r = report(&bench(&c.admin, &["submit", "--endpoints", &grpc, "--concurrency", "4", "--tenants", "16", "--duration", "2s", "-o", "json"]));
     check_shape(&r, "grpc", 4);
     let tenants = r["tenants"].as_array().expect("tenants");
-    assert_eq!(tenants.len(), 1);
-    let existing = count_jobs(&c, tenants[0].as_u64().unwrap()).await;
+    assert_eq!(tenants.len(), 16);
+    let mut existing = 0;
+    for t in tenants {
+        existing += count_jobs(&c, t.as_u64().unwrap()).await;
+    }
     assert_eq!(existing, r["ok"].as_u64().unwrap(), "acknowledged submits and existing jobs differ");
 
-    let args = ["submit", "--rest", "--endpoints", &rest, "--concurrency", "3", "--tenants", "2", "--payload-bytes", "5000", "--duration", "2s", "-o", "json"];
+    let args = ["submit", "--rest", "--endpoints", &rest, "--concurrency", "3", "--tenants", "8", "--payload-bytes", "5000", "--duration", "2s", "-o", "json"];
     let r = report(&bench(&c.admin, &args));
     check_shape(&r, "rest", 3);
     let mut existing = 0;

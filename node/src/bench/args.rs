@@ -85,7 +85,7 @@ pub struct SubmitArgs {
     /// Bytes of arguments each job carries (its command is `true` plus this payload)
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=super::target::MAX_PAYLOAD as u64), value_name = "B")]
     pub payload_bytes: u64,
-    /// Bench tenants to create and spread the jobs over (client i submits for tenant i mod T)
+    /// Bench tenants to create; submissions rotate over them (each tenant may hold 1,000 queued jobs by default)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "T")]
     pub tenants: u32,
 }

@@ -17,9 +17,11 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<Report> {
     let endpoints = client.endpoints();
     let ids = Arc::new(tenants.clone());
     let op_client = client.clone();
-    let op: Op = Arc::new(move |c, _seq| {
+    let op: Op = Arc::new(move |c, seq| {
         let (client, command, ids) = (op_client.clone(), command.clone(), ids.clone());
-        Box::pin(async move { client.submit(c % endpoints, ids[c % ids.len()], &command).await.map(drop) })
+        // Submissions rotate over the tenants, so each holds a 1/T share of the queue.
+        let tenant = ids[(seq % ids.len() as u64) as usize];
+        Box::pin(async move { client.submit(c % endpoints, tenant, &command).await.map(drop) })
     });
     let run = Run::new();
     let shape = Shape { concurrency: args.load.concurrency, rate: args.load.rate, timeout: args.load.timeout };
