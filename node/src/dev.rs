@@ -16,7 +16,8 @@ use crate::run::write_secret;
 
 /// The embedded default's pools: a static pool whose two warm workers `dev`
 /// starts itself, and a dynamic pool of 0 to 4 workers that the leader's
-/// process provisioner starts when the queue grows and drains when idle.
+/// process provisioner starts when a job it could run has waited over 2 s,
+/// and drains when idle.
 const DEV_CONFIG: &str = r#"# Written by `hodei dev` at every start; see docs/configuration.md.
 resource_pools:
   provisioner: process
@@ -33,8 +34,8 @@ resource_pools:
       max_size: 4
       auto_scaling_enabled: true
       scaling_policies:
-        - name: deep-queue
-          trigger: "queue_depth > 4"
+        - name: waiting-jobs
+          trigger: "pending_wait_s > 2"
           action: scale_up
           cooldown: 10s
         - name: idle
