@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 pub enum PendingReason {
     /// Starting it would take the tenant past quota plus its active burst.
     Quota { resource: String, used: u64, requested: u64, limit: u64 },
-    /// No registered worker could ever take it (size, pool, labels).
+    /// No registered worker could ever take it (size, pool, labels), and no
+    /// pool that can grow would provision one that could.
     NoWorkerFits,
     /// Workers could take it but are busy, and its pool cannot grow.
     PoolAtMax { pool: Option<PoolId> },
-    /// Workers could take it but are busy; a pool may scale up.
+    /// Workers could take it but are busy, or none is registered yet but a
+    /// dynamic pool that would provision a fitting one can scale up.
     WaitingForCapacity,
     /// Its own tenant's earlier or higher-priority jobs go first.
     BehindOwnJobs { ahead: u64 },
@@ -38,6 +40,20 @@ pub struct PendingExplanation {
     pub estimated_start_ms: Option<u64>,
 }
 
+/// Could `pool` scale up and provision a worker that runs `job`? A dynamic,
+/// autoscaled pool below its maximum, named by the job (or the job names none),
+/// whose labels satisfy its selector and whose declared worker shape (when it
+/// declares one) is large enough.
+fn pool_could_grow_for(pool: &crate::pool::Pool, job: &crate::model::Job) -> bool {
+    pool.kind == crate::pool::PoolKind::Dynamic
+        && pool.lifecycle.accepts_work()
+        && pool.auto_scaling_enabled
+        && pool.target_size < pool.max_size
+        && job.spec.pool.as_ref().is_none_or(|p| *p == pool.id)
+        && job.selector().is_none_or(|sel| sel.iter().all(|(k, v)| pool.labels.get(k) == Some(v)))
+        && pool.worker_shape.is_none_or(|s| job.spec.cpu_m <= s.cpu_m && job.spec.memory_mb <= s.memory_mb)
+}
+
 /// `None` when the job is unknown or not pending.
 pub fn why_pending(state: &State, id: JobId, now_ms: u64) -> Option<PendingExplanation> {
     let job = state.jobs.get(id).filter(|j| j.state == JobState::Pending)?;
@@ -56,7 +72,11 @@ pub fn why_pending(state: &State, id: JobId, now_ms: u64) -> Option<PendingExpla
     {
         PendingReason::Quota { resource, used, requested, limit }
     } else if !live.iter().any(could) {
-        PendingReason::NoWorkerFits
+        if state.pools.values().any(|p| pool_could_grow_for(p, job)) {
+            PendingReason::WaitingForCapacity
+        } else {
+            PendingReason::NoWorkerFits
+        }
     } else if !free_now {
         let pools: Vec<_> = state.pools.values().filter(|p| p.lifecycle.accepts_work() && job.spec.pool.as_ref().is_none_or(|x| *x == p.id)).collect();
         if pools.iter().all(|p| p.target_size >= p.max_size || !p.auto_scaling_enabled) {

@@ -186,6 +186,33 @@ fn a_selector_only_matches_workers_or_pools_with_those_labels() {
 }
 
 #[test]
+fn a_job_no_worker_fits_waits_for_capacity_when_a_dynamic_pool_could_grow_a_fitting_worker() {
+    let mut w = World::new();
+    let t = w.tenant("a", big());
+    let dynamic = |id: &str, labels: &[(&str, &str)]| CreatePool {
+        id: PoolId(id.into()),
+        name: id.into(),
+        kind: PoolKind::Dynamic,
+        min_size: 0,
+        max_size: 4,
+        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        worker_shape: Some(WorkerShape { cpu_m: 2000, memory_mb: 2048 }),
+        worker_hourly_cost_nanos: None,
+        auto_scaling_enabled: true,
+        policies: vec![],
+    };
+    w.apply(Command::CreatePool(dynamic("plain", &[])));
+    let spec = JobSpec { command: vec!["x".into()], cpu_m: 1000, memory_mb: 1, ..Default::default() };
+    let options = JobOptions { selector: BTreeMap::from([("gpu".into(), "a100".into())]), estimated_duration_s: None };
+    w.apply(Command::SubmitJobWithOptions(SubmitJobWithOptions { submit: SubmitJob { tenant_id: t, spec, idempotency_key: None }, options }));
+    let j = w.state.jobs().next().expect("admitted").id;
+    assert_eq!(why_pending(&w.state, j, w.now).unwrap().reason, PendingReason::NoWorkerFits, "the only pool that can grow lacks the label");
+
+    w.apply(Command::CreatePool(dynamic("gpu", &[("gpu", "a100")])));
+    assert_eq!(why_pending(&w.state, j, w.now).unwrap().reason, PendingReason::WaitingForCapacity, "an empty pool that can grow a fitting worker");
+}
+
+#[test]
 fn job_timeout_expires_by_command_time() {
     let mut w = World::new();
     let t = w.tenant("a", big());
