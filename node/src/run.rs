@@ -16,7 +16,9 @@ use hodei_cluster::{ClusterConfig, ClusterNode, NodeInfo, RaftTiming};
 
 use crate::config::pools::ProvisionerKind;
 use crate::config::ServerConfig;
+use crate::provision::docker::DockerProvisioner;
 use crate::provision::process::ProcessProvisioner;
+use crate::provision::Provisioner;
 
 /// Starts the node and serves until `shutdown` resolves, then stops the public
 /// servers, Raft and the peer service, in that order.
@@ -60,14 +62,19 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     let raft_metrics = metrics.watch_raft(node.clone());
     metrics.watch_storage(&node);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let provisioner = match config.domain.resource_pools.provisioner {
+    let provisioned = config.data_dir.join("provisioned");
+    let provisioner: Option<Box<dyn Provisioner>> = match config.domain.resource_pools.provisioner {
         ProvisionerKind::None => None,
         ProvisionerKind::Process => {
             let exe = std::env::current_exe().context("locating the hodei binary for provisioned workers")?;
-            let p = ProcessProvisioner::new(exe, config.data_dir.join("provisioned"), worker_token(&secret)?);
-            Some(tokio::spawn(crate::provision::run(node.clone(), p, stop_rx.clone())))
+            Some(Box::new(ProcessProvisioner::new(exe, provisioned, worker_token(&secret)?)))
+        }
+        ProvisionerKind::Docker => {
+            let settings = config.domain.resource_pools.docker.clone();
+            Some(Box::new(DockerProvisioner::new(settings, provisioned, worker_token(&secret)?, config.id)))
         }
     };
+    let provisioner = provisioner.map(|p| tokio::spawn(crate::provision::run(node.clone(), p, stop_rx.clone())));
     let rest = tokio::spawn(serve_rest(http, app.clone(), metrics.clone(), config.api.max_body_bytes as usize, stop_rx.clone()));
     let grpc = tokio::spawn(serve_grpc(grpc, app, metrics, stop_rx));
     shutdown.await;

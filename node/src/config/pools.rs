@@ -17,9 +17,35 @@ pub struct ResourcePools {
     pub default_pool_type: PoolType,
     pub pools: Vec<PoolConfig>,
     /// What starts the workers of dynamic pools (see `provision`): `none`
-    /// (workers are started by the operator) or `process` (local `hodei worker`
-    /// processes started by the leader).
+    /// (workers are started by the operator), `process` (local `hodei worker`
+    /// processes started by the leader) or `docker` (one container per worker).
     pub provisioner: ProvisionerKind,
+    /// Settings of the `docker` provisioner.
+    pub docker: DockerProvisioner,
+}
+
+/// `resource_pools.docker`: how the `docker` provisioner runs a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockerProvisioner {
+    /// The image whose entrypoint is `hodei` (scripts/build-image builds `hodei:dev`).
+    pub image: String,
+    /// `docker run --network`: `host` lets workers reach nodes bound to loopback.
+    pub network: String,
+    /// Bind mounts (`SRC:DST[:ro]`) giving jobs their tools: the image holds
+    /// only the static `hodei`, so by default the host's programs and libraries
+    /// are mounted read-only.
+    pub mounts: Vec<String>,
+}
+
+impl Default for DockerProvisioner {
+    fn default() -> Self {
+        DockerProvisioner {
+            image: "hodei:dev".into(),
+            network: "host".into(),
+            mounts: ["/usr", "/bin", "/lib", "/lib64", "/etc"].iter().map(|d| format!("{d}:{d}:ro")).collect(),
+        }
+    }
 }
 
 impl Default for ResourcePools {
@@ -29,6 +55,7 @@ impl Default for ResourcePools {
             default_pool_type: PoolType::Static,
             pools: vec![PoolConfig::seed_default()],
             provisioner: ProvisionerKind::None,
+            docker: DockerProvisioner::default(),
         }
     }
 }
@@ -38,6 +65,7 @@ impl Default for ResourcePools {
 pub enum ProvisionerKind {
     None,
     Process,
+    Docker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -187,8 +215,22 @@ impl ResourcePools {
                 }
             }
         }
+        if self.provisioner == ProvisionerKind::Docker {
+            let d = &self.docker;
+            if d.image.trim().is_empty() || d.network.trim().is_empty() {
+                return Err(ConfigError::invalid("resource_pools.docker", "image and network must be named"));
+            }
+            if let Some(m) = d.mounts.iter().find(|m| !valid_mount(m)) {
+                return Err(ConfigError::invalid("resource_pools.docker.mounts", format!("{m:?} must be SRC:DST or SRC:DST:ro with absolute paths")));
+            }
+        }
         Ok(self)
     }
+}
+
+fn valid_mount(m: &str) -> bool {
+    let parts: Vec<&str> = m.split(':').collect();
+    matches!(parts.as_slice(), [src, dst] | [src, dst, "ro" | "rw"] if src.starts_with('/') && dst.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -216,5 +258,18 @@ mod tests {
         let mut p = ResourcePools::default();
         p.pools.push(p.pools[0].clone());
         assert!(p.validate().unwrap_err().to_string().contains("used twice"));
+    }
+
+    #[test]
+    fn docker_mounts_must_be_absolute_pairs() {
+        let mut p = ResourcePools { provisioner: ProvisionerKind::Docker, ..ResourcePools::default() };
+        assert!(p.clone().validate().is_ok(), "the default mounts are valid");
+        for bad in ["/usr", "usr:/usr", "/usr:/usr:rx", "/a:/b:ro:x"] {
+            p.docker.mounts = vec![bad.into()];
+            assert!(p.clone().validate().unwrap_err().to_string().contains("resource_pools.docker.mounts"), "{bad}");
+        }
+        p.docker.mounts = vec![];
+        p.docker.image = " ".into();
+        assert!(p.validate().is_err());
     }
 }

@@ -11,11 +11,17 @@
 //! are registered facts whoever started them) nor doubles them beyond the
 //! spawns in flight at the moment of the change, which the next rounds drain.
 //!
-//! Other provisioners (docker, Kubernetes, cloud VMs) need only
-//! [`process::ProcessProvisioner::start`]'s contract: start one worker of a
-//! pool with a name, a shape and the cluster's endpoints; everything else
-//! (counting, draining, leader changes) is here.
+//! Provisioners implement [`Provisioner`]: start one worker of a pool with a
+//! name, a shape and the cluster's endpoints, without blocking the loop; the
+//! rest (counting, draining, leader changes) is here, shared. Two ship:
+//! [`process`] (local `hodei worker` children, the embedded default) and
+//! [`docker`] (one container per worker). Another backend (Kubernetes pods,
+//! cloud VMs) is one more implementation: its worker only has to run
+//! `hodei worker --endpoints .. --pool .. --name ..` with a worker token, and
+//! the name it was given lets this loop tell a registered worker from a spawn
+//! still on its way.
 
+pub mod docker;
 pub mod plan;
 pub mod process;
 
@@ -26,7 +32,17 @@ use hodei_cluster::ClusterNode;
 use hodei_domain::command::DrainWorker;
 use hodei_domain::{Command, PoolId, PoolKind, WorkerShape};
 
-use process::ProcessProvisioner;
+/// Starts and stops the machines workers run on.
+pub trait Provisioner: Send {
+    /// Starts one worker of `pool` named `name`, reaching the cluster through
+    /// `endpoints`. Must return quickly: slow work (pulling, booting) happens
+    /// after, and the worker counts as pending until it registers.
+    fn start(&mut self, pool: &PoolId, name: &str, shape: WorkerShape, endpoints: &[String]) -> anyhow::Result<()>;
+    /// Collects what finished since the last call (exited children, clients).
+    fn reap(&mut self);
+    /// On node shutdown: asks the workers this node started to drain and leave.
+    fn stop_all(&mut self);
+}
 
 /// How often the provisioner reconciles.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
@@ -35,7 +51,7 @@ pub const REGISTER_WITHIN: Duration = Duration::from_secs(30);
 /// The shape of a provisioned worker when its pool declares none.
 pub const DEFAULT_SHAPE: WorkerShape = WorkerShape { cpu_m: 2000, memory_mb: 2048 };
 
-pub async fn run(node: ClusterNode, mut p: ProcessProvisioner, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(node: ClusterNode, mut p: Box<dyn Provisioner>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut pending: BTreeMap<PoolId, Vec<(String, Instant)>> = BTreeMap::new();
     let mut seq = 0u64;
     loop {

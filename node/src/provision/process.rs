@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use anyhow::Context;
 use hodei_domain::{PoolId, WorkerShape};
 
+use super::Provisioner;
+
 pub struct ProcessProvisioner {
     pub exe: PathBuf,
     pub dir: PathBuf,
@@ -23,9 +25,10 @@ impl ProcessProvisioner {
     pub fn new(exe: PathBuf, dir: PathBuf, token: String) -> Self {
         ProcessProvisioner { exe, dir, token, children: Vec::new() }
     }
+}
 
-    /// Starts one worker for `pool` reaching the cluster through `endpoints`.
-    pub fn start(&mut self, pool: &PoolId, name: &str, shape: WorkerShape, endpoints: &[String]) -> anyhow::Result<()> {
+impl Provisioner for ProcessProvisioner {
+    fn start(&mut self, pool: &PoolId, name: &str, shape: WorkerShape, endpoints: &[String]) -> anyhow::Result<()> {
         let work_dir = self.dir.join(name);
         std::fs::create_dir_all(&work_dir).with_context(|| format!("creating {}", work_dir.display()))?;
         let log = std::fs::File::create(work_dir.join("worker.log"))?;
@@ -56,7 +59,7 @@ impl ProcessProvisioner {
     }
 
     /// Reaps children that exited (drained workers leave by themselves).
-    pub fn reap(&mut self) {
+    fn reap(&mut self) {
         self.children.retain_mut(|c| match c.try_wait() {
             Ok(Some(status)) => {
                 tracing::info!(pid = c.id(), %status, "a provisioned worker exited");
@@ -67,14 +70,10 @@ impl ProcessProvisioner {
     }
 
     /// Asks every worker this node started to drain and leave (node shutdown).
-    pub fn stop_all(&mut self) {
+    fn stop_all(&mut self) {
         for c in &self.children {
             // SAFETY: kill(2) on a child we spawned and have not reaped.
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
         }
-    }
-
-    pub fn running(&self) -> usize {
-        self.children.len()
     }
 }
