@@ -1,7 +1,8 @@
 //! Debian's `prometheus` against a live 3-node cluster, with the shipped scrape
 //! config (its targets, scrape and evaluation intervals templated for the test)
 //! and the shipped rules: all three targets come up, exactly one node reports
-//! itself leader, and every rule group is loaded and evaluates cleanly.
+//! itself leader, every rule group is loaded and evaluates cleanly, and a
+//! killed node's HodeiNodeDown alert goes pending within the rule's window.
 //! Skipped, saying so, only when Prometheus cannot be installed.
 
 use std::process::{Child, Command, Stdio};
@@ -77,7 +78,7 @@ async fn prometheus_scrapes_all_three_nodes_sees_one_leader_and_loads_the_rules(
         eprintln!("SKIPPED: Debian's prometheus cannot be installed here: {why}");
         return;
     }
-    let c = Cluster::start(ClusterOptions::default()).await;
+    let mut c = Cluster::start(ClusterOptions::default()).await;
     c.wait_for_leader().await;
     let targets: Vec<String> = c.nodes.iter().map(|n| n.spec.http.clone()).collect();
     let prom = start_prometheus(&templated_config(&targets));
@@ -126,4 +127,17 @@ async fn prometheus_scrapes_all_three_nodes_sees_one_leader_and_loads_the_rules(
         (no_leader == 0).then_some(())
     })
     .await;
+
+    // A killed node: the scrape fails, and HodeiNodeDown goes pending for that
+    // instance well inside its 1-minute `for` window (it fires only after it).
+    let killed = c.nodes[2].spec.http.clone();
+    c.kill(2);
+    let killed_at = std::time::Instant::now();
+    let alert = wait_for("HodeiNodeDown pending for the killed node", Duration::from_secs(30), || async {
+        let alerts = api(&http, &prom, "/api/v1/alerts").await?;
+        alerts["alerts"].as_array()?.iter().find(|a| a["labels"]["alertname"] == "HodeiNodeDown" && a["labels"]["instance"] == killed.as_str()).cloned()
+    })
+    .await;
+    assert_eq!(alert["state"], "pending", "not firing before its 1-minute window: {alert}");
+    println!("HodeiNodeDown pending {:?} after the kill", killed_at.elapsed());
 }

@@ -9,6 +9,7 @@ mod pools;
 mod reports;
 mod tenancy;
 mod tenants;
+mod ui;
 mod workers;
 
 use axum::extract::DefaultBodyLimit;
@@ -25,6 +26,7 @@ pub fn router(app: App, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/ui", get(ui::page))
         .route("/api/v1/cluster", get(cluster::status))
         .route("/api/v1/cluster/snapshot", get(cluster::snapshot))
         .route("/api/v1/cluster/members", post(cluster::add_member))
