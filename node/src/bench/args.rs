@@ -21,6 +21,9 @@ pub enum BenchMode {
     Read(ReadArgs),
     /// Start a 3-node cluster, kill its leader under load N times, and time each recovery.
     Failover(FailoverArgs),
+    /// Start a 3-node cluster and real workers, run N no-op jobs through them, and
+    /// report jobs assigned and completed per second and submit-to-start latency.
+    Dispatch(DispatchArgs),
     /// Drive etcd's KV Put with the same harness (for scripts/bench-vs-etcd).
     #[command(hide = true)]
     EtcdPut(EtcdArgs),
@@ -133,6 +136,36 @@ pub struct FailoverArgs {
     /// A request unanswered after this long counts as a `timeout` error
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "S")]
     pub timeout: Duration,
+    #[arg(short = 'o', long, value_enum, default_value_t = BenchOutput::Table)]
+    pub output: BenchOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// Jobs to run (each `true`, 1 millicore, 1 MiB)
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub jobs: u32,
+    /// `hodei worker` processes to start
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), value_name = "W")]
+    pub workers: u32,
+    /// Jobs each worker may run at once (its offered millicores and MiB)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000), value_name = "S")]
+    pub slots: u32,
+    /// Closed-loop clients submitting
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000), value_name = "N")]
+    pub concurrency: u32,
+    /// Bench tenants; submissions rotate over them
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "T")]
+    pub tenants: u32,
+    /// YAML config for every node
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the nodes and workers keep their data and logs (default: a temp dir, removed after)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Give up when the jobs have not all finished this long after the last submit
+    #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "S")]
+    pub drain_timeout: Duration,
     #[arg(short = 'o', long, value_enum, default_value_t = BenchOutput::Table)]
     pub output: BenchOutput,
 }

@@ -166,6 +166,7 @@ async fn one_round(args: &FailoverArgs, cluster: &mut LocalCluster, clock: &Mute
     let new_leader = cluster.nodes[cluster.wait_for_leader(Instant::now() + Duration::from_secs(60)).await?].id;
     cluster.spawn(leader)?;
     cluster.wait_ready(leader, Instant::now() + Duration::from_secs(60)).await?;
+    cluster.wait_caught_up(leader, Instant::now() + Duration::from_secs(60)).await?;
     Ok(Round { killed_node, new_leader, recovery_ms: round3((first_ack - killed_at).as_secs_f64() * 1000.0) })
 }
 

@@ -1,7 +1,7 @@
-//! A cluster of `hodei server` processes that the failover bench owns: free
-//! loopback ports, data under one folder, each node's PID known so the leader can
-//! be SIGKILLed and started again on the same data dir. Dropping it kills every
-//! node it started, by PID.
+//! A cluster of `hodei server` processes that a bench owns: free loopback
+//! ports, data under one folder, each node's PID known so the leader can be
+//! SIGKILLed and started again on the same data dir, and optionally `hodei
+//! worker` processes. Dropping it kills every process it started, by PID.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,8 @@ pub struct LocalCluster {
     dir: PathBuf,
     config: Option<PathBuf>,
     initial: String,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
+    workers: Vec<Child>,
 }
 
 impl LocalCluster {
@@ -50,7 +51,7 @@ impl LocalCluster {
         }
         let initial = nodes.iter().map(|n| format!("{}={}", n.id, n.peer)).collect::<Vec<_>>().join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-        let mut cluster = LocalCluster { nodes, admin, dir: dir.to_path_buf(), config, initial, http };
+        let mut cluster = LocalCluster { nodes, admin, dir: dir.to_path_buf(), config, initial, http, workers: Vec::new() };
         for i in 0..cluster.nodes.len() {
             cluster.spawn(i)?;
         }
@@ -77,6 +78,29 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// Starts a `hodei worker` of `pool-default` offering `slots` millicores and
+    /// MiB, named `bench-w<n>`, its work dir and log under the cluster's folder.
+    pub fn spawn_worker(&mut self, n: u32, slots: u32) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("locating the hodei binary")?;
+        let work = self.dir.join(format!("worker{n}"));
+        std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let log = std::fs::File::create(self.dir.join(format!("worker{n}.log")))?;
+        let endpoints = self.nodes.iter().map(|n| n.grpc.as_str()).collect::<Vec<_>>().join(",");
+        let child = Command::new(exe)
+            .args(["worker", "--endpoints", &endpoints, "--pool", "pool-default", "--name", &format!("bench-w{n}")])
+            .args(["--cpu-m", &slots.to_string(), "--memory-mb", &slots.to_string()])
+            .arg("--work-dir")
+            .arg(&work)
+            .env("HODEI_TOKEN", &self.admin)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting a bench worker")?;
+        self.workers.push(child);
+        Ok(())
+    }
+
     /// SIGKILL, as a crash: no shutdown path runs.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {
@@ -96,6 +120,38 @@ impl LocalCluster {
             }
             anyhow::ensure!(Instant::now() < deadline, "node {} was not ready in time; see {}/node{}.log", self.nodes[i].id, self.dir.display(), self.nodes[i].id);
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until node `i` has applied everything the leader had committed when
+    /// the wait began. A restarted node is ready before it has caught up, and a
+    /// kill of the leader then would measure the lagging node's doomed
+    /// candidacies (its log is behind, so the others refuse it) rather than
+    /// failover of a healthy cluster.
+    pub async fn wait_caught_up(&self, i: usize, deadline: Instant) -> anyhow::Result<()> {
+        let leader = self.wait_for_leader(deadline).await?;
+        let status = |n: usize| {
+            let url = format!("http://{}/api/v1/cluster?consistency=stale", self.nodes[n].http);
+            let req = self.http.get(url).bearer_auth(&self.admin);
+            async move { req.send().await.ok()?.json::<Value>().await.ok() }
+        };
+        let target = loop {
+            if let Some(c) = status(leader).await.and_then(|v| v["commit_index"].as_u64()) {
+                break c;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the leader did not report its commit index in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let id = self.nodes[i].id;
+        loop {
+            let applied = status(i).await.and_then(|v| {
+                v["members"].as_array()?.iter().find(|m| m["id"].as_u64() == Some(id))?["applied_index"].as_u64()
+            });
+            if applied.is_some_and(|a| a >= target) {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "node {id} did not catch up to index {target} in time (applied {applied:?})");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -128,6 +184,10 @@ impl LocalCluster {
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
+        for w in &mut self.workers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
         for i in 0..self.nodes.len() {
             self.kill(i);
         }

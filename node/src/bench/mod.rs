@@ -7,9 +7,11 @@
 //! - [`target`]: the Hodei client (gRPC or REST), spread over the endpoints.
 //! - [`submit`], [`read`]: the Hodei workloads.
 //! - [`failover`] with [`local`]: leader kills against a cluster it starts itself.
+//! - [`dispatch`]: no-op jobs through real workers, on a cluster it starts itself.
 //! - [`etcd`]: KV Put and Range against etcd (hidden subcommands).
 
 pub mod args;
+pub mod dispatch;
 pub mod etcd;
 pub mod failover;
 pub mod load;
@@ -35,6 +37,10 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchMode::Failover(a) => {
             let out = a.output;
             failover::failover(a).await?.print(out);
+        }
+        BenchMode::Dispatch(a) => {
+            let out = a.output;
+            dispatch::dispatch(a).await?.print(out);
         }
         BenchMode::EtcdPut(a) => {
             let out = a.load.output;

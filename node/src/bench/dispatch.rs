@@ -1,0 +1,267 @@
+//! `hodei bench dispatch`: start a 3-node cluster and `--workers` real `hodei
+//! worker` processes, submit `--jobs` no-op jobs (`true`) from closed-loop
+//! clients, wait until every one has finished, and report from the committed
+//! job records (the leader's clock on SubmitJob, StartJob and FinishJob, never
+//! sampling):
+//!
+//! - completed per second: jobs over the span from the first committed submit
+//!   to the last committed finish, so it includes dispatch, the process run
+//!   and the report, end to end;
+//! - submit-to-start latency (`started_at_ms - submitted_at_ms`) and run time;
+//! - submits per second and their errors as the clients saw them.
+//!
+//! Each job is a real process: the ceiling is partly fork/exec on this
+//! machine, which the report states next to the figures.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::args::{BenchOutput, DispatchArgs, TargetArgs};
+use super::local::LocalCluster;
+use super::stats::round3;
+use super::submit::create_tenants;
+use super::target::HodeiClient;
+
+#[derive(Debug, Serialize)]
+pub struct DispatchReport {
+    pub jobs: u32,
+    pub workers: u32,
+    pub slots_per_worker: u32,
+    pub concurrency: u32,
+    pub submitted: u64,
+    pub submit_per_s: f64,
+    pub submit_errors: BTreeMap<String, u64>,
+    /// Final states of the submitted jobs.
+    pub states: BTreeMap<String, u64>,
+    /// First committed submit to last committed finish.
+    pub span_s: f64,
+    pub completed_per_s: f64,
+    pub submit_to_start_ms: Percentiles,
+    pub run_ms: Percentiles,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    fn of(mut v: Vec<u64>) -> Percentiles {
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        Percentiles { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[v.len() - 1] }
+    }
+}
+
+pub async fn dispatch(args: DispatchArgs) -> anyhow::Result<DispatchReport> {
+    let owned = args.data_dir.is_none();
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let dir = args.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("hodei-bench-dispatch-{}-{stamp}", std::process::id())));
+    eprintln!("starting 3 nodes and {} workers under {}", args.workers, dir.display());
+    let mut cluster = LocalCluster::start(&dir, 3, args.config.clone()).await?;
+    let result = run(&args, &mut cluster).await;
+    drop(cluster);
+    if owned && result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn rest(cluster: &LocalCluster, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    let url = format!("http://{}{path}", cluster.nodes[0].http);
+    let mut req = cluster.http.request(method, &url).bearer_auth(&cluster.admin).timeout(Duration::from_secs(10));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.with_context(|| format!("calling {path}"))?;
+    let status = r.status();
+    let v: Value = r.json().await.with_context(|| format!("reading the reply of {path}"))?;
+    anyhow::ensure!(status.is_success(), "{path}: {status}: {v}");
+    Ok(v)
+}
+
+async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<DispatchReport> {
+    let target = TargetArgs { endpoints: cluster.nodes.iter().map(|n| n.grpc.clone()).collect(), token: Some(cluster.admin.clone()), grpc: true, rest: false };
+    let client = HodeiClient::new(&target, args.concurrency)?;
+    let tenants = create_tenants(&client, args.tenants).await?;
+    for t in &tenants {
+        let body = json!({ "max_queued_jobs": args.jobs });
+        rest(cluster, reqwest::Method::PATCH, &format!("/api/v1/tenants/{t}"), Some(body)).await?;
+    }
+    for n in 0..args.workers {
+        cluster.spawn_worker(n, args.slots)?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let workers = rest(cluster, reqwest::Method::GET, "/api/v1/workers?consistency=stale", None).await?;
+        let active = workers.as_array().map_or(0, |w| w.iter().filter(|w| w["state"] == "ACTIVE").count());
+        if active as u32 >= args.workers {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "only {active} of {} workers registered within 60 s", args.workers);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let (submitted, errors, submit_s) = submit_all(args, client, &tenants, cluster).await;
+    eprintln!("submitted {submitted} jobs in {submit_s:.1} s; waiting for them to finish");
+    let deadline = Instant::now() + args.drain_timeout;
+    loop {
+        let q = rest(cluster, reqwest::Method::GET, "/api/v1/queue?consistency=stale", None).await?;
+        let running: u64 = q["tenants"].as_array().map_or(0, |ts| ts.iter().filter_map(|t| t["running_jobs"].as_u64()).sum());
+        let queued = q["queued_jobs"].as_u64().unwrap_or(0);
+        if queued == 0 && running == 0 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{queued} jobs still queued and {running} running {:?} after the last submit", args.drain_timeout);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let jobs = all_jobs(cluster, &tenants).await?;
+    let mut states = BTreeMap::new();
+    for j in &jobs {
+        *states.entry(j["state"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+    }
+    let field = |j: &Value, k: &str| j[k].as_u64();
+    let first_submit = jobs.iter().filter_map(|j| field(j, "submitted_at_ms")).min().unwrap_or(0);
+    let last_finish = jobs.iter().filter_map(|j| field(j, "finished_at_ms")).max().unwrap_or(first_submit);
+    let span_s = (last_finish.saturating_sub(first_submit)) as f64 / 1000.0;
+    let finished = jobs.iter().filter(|j| field(j, "finished_at_ms").is_some()).count() as f64;
+    let waits = jobs.iter().filter_map(|j| Some(field(j, "started_at_ms")?.saturating_sub(field(j, "submitted_at_ms")?))).collect();
+    let runs = jobs.iter().filter_map(|j| Some(field(j, "finished_at_ms")?.saturating_sub(field(j, "started_at_ms")?))).collect();
+    Ok(DispatchReport {
+        jobs: args.jobs,
+        workers: args.workers,
+        slots_per_worker: args.slots,
+        concurrency: args.concurrency,
+        submitted,
+        submit_per_s: round3(submitted as f64 / submit_s.max(1e-9)),
+        submit_errors: errors,
+        states,
+        span_s: round3(span_s),
+        completed_per_s: round3(if span_s > 0.0 { finished / span_s } else { 0.0 }),
+        submit_to_start_ms: Percentiles::of(waits),
+        run_ms: Percentiles::of(runs),
+    })
+}
+
+/// Closed-loop submits of `args.jobs` jobs, rotating over the tenants; a
+/// progress line each second. Returns acknowledged submits, errors by kind
+/// and the seconds it took.
+async fn submit_all(args: &DispatchArgs, client: HodeiClient, tenants: &[u64], cluster: &LocalCluster) -> (u64, BTreeMap<String, u64>, f64) {
+    let next = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let command = vec!["true".to_string()];
+    let endpoints = client.endpoints();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..args.concurrency as usize {
+        let (client, next, acked, errors, command, tenants) = (client.clone(), next.clone(), acked.clone(), errors.clone(), command.clone(), tenants.to_vec());
+        let total = u64::from(args.jobs);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let tenant = tenants[i as usize % tenants.len()];
+                match client.submit(c % endpoints, tenant, &command).await {
+                    Ok(_) => {
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => *errors.lock().unwrap_or_else(|p| p.into_inner()).entry(e.kind.to_string()).or_insert(0) += 1,
+                }
+            }
+        }));
+    }
+    let progress = {
+        let (acked, http, url, admin) = (acked.clone(), cluster.http.clone(), format!("http://{}/api/v1/queue?consistency=stale", cluster.nodes[0].http), cluster.admin.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let q: Option<Value> = async { http.get(&url).bearer_auth(&admin).send().await.ok()?.json().await.ok() }.await;
+                let pending = q.as_ref().and_then(|q| q["queued_jobs"].as_u64()).map_or("?".into(), |n| n.to_string());
+                eprintln!("[{:>4.0}s] submitted {:>8}  queued {pending:>8}", started.elapsed().as_secs_f64(), acked.load(Ordering::Relaxed));
+            }
+        })
+    };
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    progress.abort();
+    let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (acked.load(Ordering::Relaxed), errors, elapsed)
+}
+
+/// Every job of the bench tenants, page by page.
+async fn all_jobs(cluster: &LocalCluster, tenants: &[u64]) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for t in tenants {
+        let mut cursor: Option<u64> = None;
+        loop {
+            let after = cursor.map_or(String::new(), |c| format!("&cursor={c}"));
+            let page = rest(cluster, reqwest::Method::GET, &format!("/api/v1/jobs?tenant_id={t}&limit=1000&consistency=stale{after}"), None).await?;
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_u64() {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl DispatchReport {
+    pub fn print(&self, output: BenchOutput) {
+        let text = match output {
+            BenchOutput::Json => format!("{}\n", serde_json::to_string(self).unwrap_or_default()),
+            BenchOutput::Table => self.table(),
+        };
+        crate::client::output::emit(&text);
+    }
+
+    fn table(&self) -> String {
+        let p = |x: &Percentiles| format!("p50 {} ms  p90 {} ms  p99 {} ms  max {} ms", x.p50, x.p90, x.p99, x.max);
+        let mut s = format!(
+            "dispatch: {} no-op jobs (`true`, one real process each) on {} workers x {} slots, {} submitting clients\n",
+            self.jobs, self.workers, self.slots_per_worker, self.concurrency
+        );
+        s += &format!("  submitted         {} ({:.0}/s)\n", self.submitted, self.submit_per_s);
+        for (kind, n) in &self.submit_errors {
+            s += &format!("    submit error {kind:<16} {n}\n");
+        }
+        let states: Vec<String> = self.states.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        s += &format!("  final states      {}\n", states.join(", "));
+        s += &format!("  completed         {:.0} jobs/s over {:.2} s (first committed submit to last committed finish)\n", self.completed_per_s, self.span_s);
+        s += &format!("  submit to start   {}\n", p(&self.submit_to_start_ms));
+        s += &format!("  run (start to finish report) {}\n", p(&self.run_ms));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_ranks_of_the_sorted_values() {
+        let p = Percentiles::of((1..=100).rev().collect());
+        assert_eq!((p.p50, p.p90, p.p99, p.max), (51, 90, 99, 100));
+        assert_eq!(Percentiles::of(vec![]).max, 0);
+    }
+}
