@@ -1,4 +1,5 @@
-//! One error type for both front ends, mapped once to HTTP and once to gRPC.
+//! One error type for both front ends, mapped once to HTTP and once to gRPC
+//! (the gRPC side, with its `google.rpc` details, is `grpc::status`).
 //! Body: `{"error": {"code", "message", "details"}}`.
 
 use axum::http::{HeaderValue, StatusCode};
@@ -117,13 +118,6 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert("retry-after", HeaderValue::from(s));
         }
         resp
-    }
-}
-
-impl From<ApiError> for tonic::Status {
-    fn from(e: ApiError) -> Self {
-        let details = serde_json::to_vec(&e.body()).unwrap_or_default();
-        tonic::Status::with_details(e.grpc_code(), e.message, details.into())
     }
 }
 

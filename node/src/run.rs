@@ -152,6 +152,9 @@ async fn serve_rest(listener: TcpListener, app: App, metrics: Metrics, max_body:
 async fn serve_grpc(listener: TcpListener, app: App, metrics: Metrics, stop: watch::Receiver<bool>) {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    for name in hodei_api::grpc::service_names() {
+        health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+    }
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hodei_proto::FILE_DESCRIPTOR_SET)

@@ -6,6 +6,7 @@
 //! - [`process`]: one node process: spawn, SIGKILL, restart on the same data dir.
 //! - [`cluster`]: a set of nodes, an admin token, and `wait_for_*` helpers.
 //! - [`client`]: thin REST calls that return status and JSON.
+//! - [`grpc`]: gRPC channels, bearer metadata, decoded `google.rpc` details.
 //! - [`promql`]: the PromQL of the shipped dashboards and rules, and the
 //!   Prometheus tools (promtool, prometheus) that check it.
 //!
@@ -13,6 +14,7 @@
 //! `$HODEI_BIN`); the test command builds it first.
 
 pub mod client;
+pub mod grpc;
 pub mod cluster;
 pub mod process;
 pub mod promql;

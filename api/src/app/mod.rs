@@ -149,6 +149,13 @@ impl App {
         Ok(self.cluster_status().await)
     }
 
+    /// A consistent backup of the whole state (admin): a snapshot covering every
+    /// write acknowledged before the call, and the index it covers.
+    pub async fn snapshot(&self, p: &Principal) -> Result<(Vec<u8>, u64), ApiError> {
+        p.require_admin()?;
+        Ok(self.cluster.backup().await?)
+    }
+
     pub async fn remove_member(&self, p: &Principal, id: u64) -> Result<ClusterStatus, ApiError> {
         p.require_admin()?;
         self.cluster.change_membership(MembershipChange::Remove { id }).await.map_err(|e| match e {

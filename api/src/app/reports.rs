@@ -91,6 +91,15 @@ pub struct HistoryPoint {
     pub idle_ms: u64,
 }
 
+/// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use and last day's cost and SLA.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TenantMetrics {
+    pub tenant_id: u64,
+    pub quota: crate::dto::tenancy::QuotaView,
+    pub cost_last_day: CostReportBody,
+    pub sla_last_day: SlaBody,
+}
+
 const HOUR_MS: u64 = hodei_domain::cost::HOUR_MS;
 
 impl ReportSpec {
@@ -249,6 +258,16 @@ impl App {
             Ok(SlaBody { tenant_id: tenant.map(|t| t.0), from_ms, to_ms, report: sla::report(s, tenant, from_ms, to_ms, s.clock_ms()) })
         })
         .await
+    }
+
+    /// The quota read at `c`; cost and SLA from the same node's copy right after.
+    pub async fn tenant_metrics(&self, p: &Principal, id: u64, c: Consistency) -> Result<Read<TenantMetrics>, ApiError> {
+        let quota = self.get_quota(p, id, c).await?;
+        let spec = ReportSpec { tenant_id: Some(id), ..ReportSpec::default() };
+        let cost_last_day = self.cost_report(p, spec, Consistency::Stale).await?.value;
+        let sla_last_day = self.sla(p, Some(id), None, Consistency::Stale).await?.value;
+        let value = TenantMetrics { tenant_id: id, quota: quota.value, cost_last_day, sla_last_day };
+        Ok(Read { value, meta: quota.meta })
     }
 
     /// Hourly (or `step`) points of a pool's job and idle cost in `[start, end)`.

@@ -3,7 +3,9 @@
 use hodei_cluster::{ClusterStatus, Consistency};
 use hodei_proto::v1 as pb;
 
+use crate::dto::tenancy::{BurstBody, QuotaView, UsageBody};
 use crate::dto::{JobBody, QuotaBody, SubmitJobBody, TenantBody};
+use crate::workers::WorkerBody;
 
 pub(super) fn consistency(read: Option<pb::ReadOptions>) -> Consistency {
     match read.map(|r| r.consistency()) {
@@ -16,18 +18,75 @@ pub(super) fn quota_from(q: pb::Quota) -> QuotaBody {
     QuotaBody { cpu_m: q.cpu_m, memory_mb: q.memory_mb, max_concurrent_jobs: q.max_concurrent_jobs }
 }
 
+fn quota(q: QuotaBody) -> pb::Quota {
+    pb::Quota { cpu_m: q.cpu_m, memory_mb: q.memory_mb, max_concurrent_jobs: q.max_concurrent_jobs }
+}
+
 pub(super) fn tenant(t: TenantBody) -> pb::Tenant {
     pb::Tenant {
         id: t.id,
         name: t.name,
         email: t.email,
-        quota: Some(pb::Quota {
-            cpu_m: t.quota.cpu_m,
-            memory_mb: t.quota.memory_mb,
-            max_concurrent_jobs: t.quota.max_concurrent_jobs,
-        }),
+        quota: Some(quota(t.quota)),
         created_at_ms: t.created_at_ms,
+        weight: t.weight,
+        max_queued_jobs: t.max_queued_jobs,
+        sla_wait_ms: t.sla_wait_ms,
     }
+}
+
+fn usage(u: UsageBody) -> pb::Usage {
+    pb::Usage { cpu_m: u.cpu_m, memory_mb: u.memory_mb, jobs: u.jobs }
+}
+
+pub(super) fn quota_view(v: QuotaView, index: u64) -> pb::QuotaReply {
+    pb::QuotaReply {
+        tenant_id: v.tenant_id,
+        quota: Some(quota(v.quota)),
+        admitted: Some(usage(v.admitted)),
+        running: Some(usage(v.running)),
+        burst_cpu_m: v.burst_cpu_m,
+        burst_memory_mb: v.burst_memory_mb,
+        index,
+    }
+}
+
+pub(super) fn burst(b: BurstBody) -> pb::Burst {
+    pb::Burst {
+        id: b.id,
+        tenant_id: b.tenant_id,
+        cpu_m: b.cpu_m,
+        memory_mb: b.memory_mb,
+        duration_ms: b.duration_ms,
+        reason: b.reason,
+        state: b.state,
+        requested_at_ms: b.requested_at_ms,
+        starts_at_ms: b.starts_at_ms,
+        ends_at_ms: b.ends_at_ms,
+        decision_reason: b.decision_reason,
+        ended_at_ms: b.ended_at_ms,
+    }
+}
+
+pub(super) fn worker(w: WorkerBody) -> pb::Worker {
+    pb::Worker {
+        id: w.id,
+        pool: w.pool,
+        name: w.name,
+        state: w.state,
+        cpu_m: w.cpu_m,
+        memory_mb: w.memory_mb,
+        used_cpu_m: w.used_cpu_m,
+        used_memory_mb: w.used_memory_mb,
+        jobs: w.jobs,
+        labels: w.labels.into_iter().collect(),
+        registered_at_ms: w.registered_at_ms,
+    }
+}
+
+/// A list's `limit`: zero (unset on the wire) takes the REST default.
+pub(super) fn limit(l: u32) -> Option<usize> {
+    (l > 0).then_some(l as usize)
 }
 
 pub(super) fn submit(r: pb::SubmitJobRequest) -> (SubmitJobBody, Option<String>) {

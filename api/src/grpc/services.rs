@@ -1,42 +1,26 @@
-//! `TenantService`, `JobService` and `ClusterService`.
+//! `JobService` and `ClusterService`.
 
+use std::pin::Pin;
+
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use hodei_proto::v1 as pb;
 use hodei_proto::v1::cluster_service_server::ClusterService;
 use hodei_proto::v1::job_service_server::JobService;
-use hodei_proto::v1::tenant_service_server::TenantService;
 
-use super::{convert, principal};
-use crate::app::App;
-use crate::dto::{check_idempotency_key, AddMemberBody, CreateTenantBody};
+use super::{convert, principal, view, Services};
+use crate::dto::{check_idempotency_key, AddMemberBody};
+use crate::list::JobListQuery;
 
-#[derive(Clone)]
-pub(super) struct Services {
-    pub(super) app: App,
-}
+/// Snapshot bytes per streamed message, well under tonic's 4 MiB decode limit.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
 
-#[tonic::async_trait]
-impl TenantService for Services {
-    async fn create_tenant(&self, req: Request<pb::CreateTenantRequest>) -> Result<Response<pb::TenantReply>, Status> {
-        let p = principal(&self.app, &req)?;
-        let r = req.into_inner();
-        let body = CreateTenantBody { name: r.name, email: r.email, quota: r.quota.map(convert::quota_from) };
-        let (t, index) = self.app.create_tenant(&p, body).await?;
-        Ok(Response::new(pb::TenantReply { tenant: Some(convert::tenant(t)), index }))
-    }
-
-    async fn get_tenant(&self, req: Request<pb::GetTenantRequest>) -> Result<Response<pb::TenantReply>, Status> {
-        let p = principal(&self.app, &req)?;
-        let r = req.into_inner();
-        let read = self.app.get_tenant(&p, r.id, convert::consistency(r.read)).await?;
-        Ok(Response::new(pb::TenantReply { tenant: Some(convert::tenant(read.value)), index: read.meta.index }))
-    }
-}
+type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl JobService for Services {
-    async fn submit_job(&self, req: Request<pb::SubmitJobRequest>) -> Result<Response<pb::JobReply>, Status> {
+    async fn submit_job(&self, req: Request<pb::SubmitJobRequest>) -> Reply<pb::JobReply> {
         let p = principal(&self.app, &req)?;
         let (body, key) = convert::submit(req.into_inner());
         let key = check_idempotency_key(key.as_deref())?;
@@ -44,28 +28,64 @@ impl JobService for Services {
         Ok(Response::new(pb::JobReply { job: Some(convert::job(job)), index }))
     }
 
-    async fn get_job(&self, req: Request<pb::GetJobRequest>) -> Result<Response<pb::JobReply>, Status> {
+    async fn get_job(&self, req: Request<pb::GetJobRequest>) -> Reply<pb::JobReply> {
         let p = principal(&self.app, &req)?;
         let r = req.into_inner();
         let read = self.app.get_job(&p, r.id, convert::consistency(r.read)).await?;
         Ok(Response::new(pb::JobReply { job: Some(convert::job(read.value)), index: read.meta.index }))
     }
 
-    async fn cancel_job(&self, req: Request<pb::CancelJobRequest>) -> Result<Response<pb::JobReply>, Status> {
+    async fn cancel_job(&self, req: Request<pb::CancelJobRequest>) -> Reply<pb::JobReply> {
         let p = principal(&self.app, &req)?;
         let (job, index) = self.app.cancel_job(&p, req.into_inner().id).await?;
         Ok(Response::new(pb::JobReply { job: Some(convert::job(job)), index }))
     }
+
+    async fn list_jobs(&self, req: Request<pb::ListJobsRequest>) -> Reply<pb::ListJobsReply> {
+        let p = principal(&self.app, &req)?;
+        let r = req.into_inner();
+        let q = JobListQuery {
+            tenant_id: r.tenant_id,
+            state: r.state,
+            pool: r.pool,
+            limit: convert::limit(r.limit),
+            cursor: r.cursor,
+            consistency: Some(convert::consistency(r.read)),
+        };
+        let read = self.app.list_jobs(&p, q).await?;
+        let jobs = read.value.items.into_iter().map(convert::job).collect();
+        Ok(Response::new(pb::ListJobsReply { jobs, next_cursor: read.value.next_cursor, index: read.meta.index }))
+    }
+
+    async fn explain_job(&self, req: Request<pb::ExplainJobRequest>) -> Reply<pb::ViewReply> {
+        let p = principal(&self.app, &req)?;
+        let r = req.into_inner();
+        Ok(Response::new(view::reply(self.app.explain(&p, r.id, convert::consistency(r.read)).await?)?))
+    }
+
+    async fn get_queue(&self, req: Request<pb::GetQueueRequest>) -> Reply<pb::ViewReply> {
+        let p = principal(&self.app, &req)?;
+        let c = convert::consistency(req.into_inner().read);
+        Ok(Response::new(view::reply(self.app.queue_status(&p, c).await?)?))
+    }
+
+    async fn get_job_logs(&self, req: Request<pb::GetJobLogsRequest>) -> Reply<pb::JobLogsReply> {
+        let p = principal(&self.app, &req)?;
+        let r = req.into_inner();
+        Ok(Response::new(pb::JobLogsReply { output: self.app.job_logs(&p, r.id, r.tail).await? }))
+    }
 }
+
+type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl ClusterService for Services {
-    async fn get_cluster(&self, req: Request<pb::GetClusterRequest>) -> Result<Response<pb::ClusterReply>, Status> {
+    async fn get_cluster(&self, req: Request<pb::GetClusterRequest>) -> Reply<pb::ClusterReply> {
         principal(&self.app, &req)?;
         Ok(Response::new(convert::cluster(self.app.cluster_status().await)))
     }
 
-    async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> Result<Response<pb::ClusterReply>, Status> {
+    async fn add_member(&self, req: Request<pb::AddMemberRequest>) -> Reply<pb::ClusterReply> {
         let p = principal(&self.app, &req)?;
         let r = req.into_inner();
         let body = AddMemberBody {
@@ -78,8 +98,17 @@ impl ClusterService for Services {
         Ok(Response::new(convert::cluster(self.app.add_member(&p, body).await?)))
     }
 
-    async fn remove_member(&self, req: Request<pb::RemoveMemberRequest>) -> Result<Response<pb::ClusterReply>, Status> {
+    async fn remove_member(&self, req: Request<pb::RemoveMemberRequest>) -> Reply<pb::ClusterReply> {
         let p = principal(&self.app, &req)?;
         Ok(Response::new(convert::cluster(self.app.remove_member(&p, req.into_inner().id).await?)))
+    }
+
+    type SnapshotStream = ChunkStream;
+
+    async fn snapshot(&self, req: Request<pb::SnapshotRequest>) -> Reply<ChunkStream> {
+        let p = principal(&self.app, &req)?;
+        let (bytes, index) = self.app.snapshot(&p).await?;
+        let chunks: Vec<_> = bytes.chunks(SNAPSHOT_CHUNK).map(|c| Ok(pb::SnapshotChunk { data: c.to_vec(), index })).collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
 }

@@ -47,6 +47,19 @@ impl WorkerService for Workers {
         Ok(Response::new(pb::ReportReply { accepted: r.accepted, reason: r.reason }))
     }
 
+    async fn list_workers(&self, req: Request<pb::ListWorkersRequest>) -> Result<Response<pb::ListWorkersReply>, Status> {
+        let p = principal(&self.app, &req)?;
+        let read = self.app.list_workers(&p, super::convert::consistency(req.into_inner().read)).await?;
+        let workers = read.value.into_iter().map(super::convert::worker).collect();
+        Ok(Response::new(pb::ListWorkersReply { workers, index: read.meta.index }))
+    }
+
+    async fn drain_worker(&self, req: Request<pb::DrainWorkerRequest>) -> Result<Response<pb::Worker>, Status> {
+        let p = principal(&self.app, &req)?;
+        let w = self.app.drain_worker(&p, req.into_inner().worker_id).await?;
+        Ok(Response::new(super::convert::worker(w)))
+    }
+
     type WatchAssignmentsStream = ItemStream;
 
     async fn watch_assignments(&self, req: Request<pb::WatchAssignmentsRequest>) -> Result<Response<ItemStream>, Status> {

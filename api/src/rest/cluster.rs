@@ -59,8 +59,7 @@ pub(super) async fn get_filter(State(app): State<App>, Auth(p): Auth) -> Result<
 /// A consistent backup of the whole state: a snapshot covering every write
 /// acknowledged before the request. Restore it with `hodei restore`.
 pub(super) async fn snapshot(State(app): State<App>, Auth(p): Auth) -> Result<Response, ApiError> {
-    p.require_admin()?;
-    let (bytes, index) = app.cluster.backup().await?;
+    let (bytes, index) = app.snapshot(&p).await?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));

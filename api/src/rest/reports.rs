@@ -123,12 +123,7 @@ pub(super) async fn history(State(app): State<App>, Auth(p): Auth, ListQuery(q):
 
 /// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use and last day's cost and SLA.
 pub(super) async fn tenant_metrics(State(app): State<App>, Auth(p): Auth, Id(id): Id, ReadConsistency(c): ReadConsistency) -> Result<Response, ApiError> {
-    let quota = app.get_quota(&p, id, c).await?;
-    let spec = ReportSpec { tenant_id: Some(id), ..ReportSpec::default() };
-    let cost = app.cost_report(&p, spec, Consistency::Stale).await?.value;
-    let sla = app.sla(&p, Some(id), None, Consistency::Stale).await?.value;
-    let value = serde_json::json!({ "tenant_id": id, "quota": quota.value, "cost_last_day": cost, "sla_last_day": sla });
-    Ok(read_response(crate::app::Read { value, meta: quota.meta }))
+    Ok(read_response(app.tenant_metrics(&p, id, c).await?))
 }
 
 /// `GET /api/v1/metrics/costs`: the caller's standing cost reports.

@@ -80,22 +80,31 @@ impl HodeiClient {
         }
     }
 
-    /// Creates a tenant whose quota no bench run reaches (the API's largest).
+    /// Creates a tenant whose quota and queued-job bound no bench run reaches
+    /// (the API's largest): the default bound (1,000 queued jobs) would refuse
+    /// a submit run's backlog long before the cluster is the limit.
     pub async fn create_tenant(&self, name: &str) -> anyhow::Result<u64> {
         let (cpu_m, memory_mb, jobs) = (1_000_000_000u64, 1_048_576_000u64, 1_000_000u32);
+        let max_queued_jobs = 1_000_000u32;
         let email = format!("{name}@bench.invalid");
         match &self.transport {
             Transport::Grpc { channels, auth } => {
+                let mut tenants = TenantServiceClient::new(channels[0].clone());
                 let quota = pb::Quota { cpu_m, memory_mb, max_concurrent_jobs: jobs };
-                let mut req = tonic::Request::new(pb::CreateTenantRequest { name: name.into(), email, quota: Some(quota) });
-                req.metadata_mut().insert("authorization", auth.clone());
-                let reply = TenantServiceClient::new(channels[0].clone()).create_tenant(req).await.map_err(|s| OpError::grpc(&s)).map_err(describe)?;
-                reply.into_inner().tenant.map(|t| t.id).context("the create-tenant reply holds no tenant")
+                let req = authed(pb::CreateTenantRequest { name: name.into(), email, quota: Some(quota) }, auth);
+                let reply = tenants.create_tenant(req).await.map_err(|s| OpError::grpc(&s)).map_err(describe)?;
+                let id = reply.into_inner().tenant.map(|t| t.id).context("the create-tenant reply holds no tenant")?;
+                let update = pb::UpdateTenantRequest { id, max_queued_jobs: Some(max_queued_jobs), ..Default::default() };
+                tenants.update_tenant(authed(update, auth)).await.map_err(|s| OpError::grpc(&s)).map_err(describe)?;
+                Ok(id)
             }
             Transport::Rest { .. } => {
                 let body = json!({"name": name, "email": email, "quota": {"cpu_m": cpu_m, "memory_mb": memory_mb, "max_concurrent_jobs": jobs}});
                 let v = self.rest(0, Method::POST, "/api/v1/tenants", Some(&body)).await.map_err(describe)?;
-                v["id"].as_u64().context("the create-tenant reply holds no id")
+                let id = v["id"].as_u64().context("the create-tenant reply holds no id")?;
+                let update = json!({"max_queued_jobs": max_queued_jobs});
+                self.rest(0, Method::PATCH, &format!("/api/v1/tenants/{id}"), Some(&update)).await.map_err(describe)?;
+                Ok(id)
             }
         }
     }
@@ -216,4 +225,11 @@ mod tests {
         let err = grpc_channel("http://bad host:1").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("not an endpoint address"), "{err}");
     }
+}
+
+/// `msg` with the bench's bearer token.
+fn authed<T>(msg: T, auth: &MetadataValue<tonic::metadata::Ascii>) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    req.metadata_mut().insert("authorization", auth.clone());
+    req
 }
