@@ -100,6 +100,9 @@ async fn finish<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Re
     let mut report = Report::new(&cfg.backend, names, cfg.duration.as_secs_f64(), &history, check_all(&history));
     report.network = network;
     report.skipped = skipped;
+    if history.committed.is_none() {
+        report.skipped.push(format!("log replay (fencing, quota): the {} backend cannot read the nodes' data dirs", cfg.backend));
+    }
     std::fs::write(cfg.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     std::fs::write(cfg.out.join("report.txt"), report.text())?;
     Ok(report)
@@ -147,6 +150,10 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
         finals.push(FinalNode { id: *id, applied_index, state_hash, jobs: list_jobs(&rest, base, tenant).await });
     }
     recorder.final_nodes(finals);
+    let dirs = backend.data_dirs();
+    if !dirs.is_empty() {
+        recorder.committed(tokio::task::spawn_blocking(move || crate::committed::collect(&dirs)).await?);
+    }
     Ok(recorder.snapshot())
 }
 

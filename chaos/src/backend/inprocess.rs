@@ -255,6 +255,10 @@ impl Backend for InProcessBackend {
     fn logs(&self) -> String {
         "(in-process nodes log through this process's tracing subscriber, if any)".into()
     }
+
+    fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
+        (1..).zip(&self.specs).map(|(id, s)| (id, s.data_dir.clone())).collect()
+    }
 }
 
 impl Drop for InProcessBackend {

@@ -74,6 +74,11 @@ pub trait Backend: Send + Sync + 'static {
     fn heal_all(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// The tail of each node's log, for a failure message.
     fn logs(&self) -> String;
+    /// (node id, data dir) of every node whose files this process can read;
+    /// empty when it can read none (the committed log is then not replayed).
+    fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
+        Vec::new()
+    }
 }
 
 /// A fresh 32-letter JWT secret and an admin token signed with it.

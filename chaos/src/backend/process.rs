@@ -345,6 +345,10 @@ impl Backend for ProcessBackend {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    fn data_dirs(&self) -> Vec<(u64, PathBuf)> {
+        self.nodes.iter().map(|n| lock(n)).map(|n| (n.spec.id, n.spec.data_dir.clone())).collect()
+    }
 }
 
 impl Drop for ProcessBackend {
