@@ -7,7 +7,7 @@
 //! and its entries up to its last recorded commit are taken. Raft promises that
 //! two nodes' committed entries at the same index are the same entry: every
 //! difference is kept as a finding. The history keeps the longest committed
-//! log that starts at index 1.
+//! log that starts at the beginning (index 0, or 1 if it has no entry 0).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub fn read_node(data_dir: &Path) -> Result<Vec<CommittedEntry>, String> {
 }
 
 /// Reads every node's committed log, compares them, and keeps the longest
-/// that starts at index 1 (the replay needs the whole history).
+/// that starts at the beginning (the replay needs the whole history).
 pub fn collect(nodes: &[(u64, std::path::PathBuf)]) -> CommittedLog {
     let mut logs = Vec::new();
     let mut disagreements = Vec::new();
@@ -83,11 +83,13 @@ pub fn collect(nodes: &[(u64, std::path::PathBuf)]) -> CommittedLog {
         }
     }
     disagreements.extend(compare(&logs));
-    let full = logs.iter().filter(|(_, e)| e.first().is_none_or(|f| f.index == 1)).max_by_key(|(_, e)| e.len());
+    // openraft's first entry (the initial membership) is at index 0.
+    let full = logs.iter().filter(|(_, e)| e.first().is_none_or(|f| f.index <= 1)).max_by_key(|(_, e)| e.len());
     match full {
         Some((node, entries)) => CommittedLog { node: *node, entries: entries.clone(), disagreements },
         None => {
-            disagreements.push("no node holds its committed log from index 1 (purged behind a snapshot)".into());
+            let firsts: Vec<(u64, Option<u64>)> = logs.iter().map(|(n, e)| (*n, e.first().map(|f| f.index))).collect();
+            disagreements.push(format!("no node holds its committed log from the beginning (node, first index): {firsts:?}"));
             CommittedLog { node: 0, entries: Vec::new(), disagreements }
         }
     }

@@ -192,7 +192,7 @@ impl Backend for DockerBackend {
 
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match fault {
-            Fault::OneWayCut | Fault::Bridge | Fault::PacketLoss => self.no_link_rules.clone(),
+            Fault::OneWayCut | Fault::Bridge | Fault::MajoritiesRing | Fault::PacketLoss => self.no_link_rules.clone(),
             _ => None,
         }
     }

@@ -8,7 +8,8 @@
 //! - [`inprocess`]: nodes inside this process, cut by their transport filters;
 //! - [`docker`]: one container per node from the `hodei:dev` image on a network
 //!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
-//!   [`docker_netns`] makes link faults inside the containers).
+//!   [`docker_netns`] makes link faults inside the containers);
+//! - [`workers`]: `hodei worker` agents beside the process backend's nodes.
 
 pub mod docker;
 pub mod docker_cli;
@@ -17,6 +18,7 @@ pub mod filter;
 pub mod inprocess;
 pub mod iptables;
 pub mod process;
+pub mod workers;
 
 use std::future::Future;
 
@@ -78,6 +80,10 @@ pub trait Backend: Send + Sync + 'static {
     /// empty when it can read none (the committed log is then not replayed).
     fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
         Vec::new()
+    }
+    /// How many `hodei worker` agents run the campaign's jobs.
+    fn workers(&self) -> usize {
+        0
     }
 }
 

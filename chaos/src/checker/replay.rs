@@ -13,8 +13,8 @@
 //!   while `quota_enforcement.strict_mode` is on, as admission is.
 //!
 //! Also every disagreement between nodes' committed logs, and a log that does
-//! not start at index 1 or skips an index, is a violation of both: what was not
-//! replayed was not checked.
+//! not start at the beginning (index 0 or 1) or skips an index, is a violation
+//! of both: what was not replayed was not checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,13 +38,16 @@ pub fn check(log: Option<&CommittedLog>) -> Vec<Verdict> {
     }
     let mut state = State::default();
     let mut reported: BTreeSet<JobId> = BTreeSet::new();
-    for (i, e) in log.entries.iter().enumerate() {
-        if e.index != i as u64 + 1 {
-            let gap = format!("node {}'s committed log has index {} at position {}: the replay stops", log.node, e.index, i + 1);
+    // openraft's first entry (the initial membership) is at index 0.
+    let mut expected = log.entries.first().map_or(0, |e| e.index.min(1));
+    for e in &log.entries {
+        if e.index != expected {
+            let gap = format!("node {}'s committed log has index {} where {expected} was due: the replay stops", log.node, e.index);
             fencing.violation(gap.clone());
             quota.violation(gap);
             break;
         }
+        expected += 1;
         let Some(p) = &e.proposal else { continue };
         let report = match &p.command {
             Command::StartJob(c) => Some((c.job_id, c.worker_id, c.token)),

@@ -97,6 +97,9 @@ fn no_log_collected_gives_no_verdict_rather_than_a_pass() {
 fn a_gap_or_a_disagreement_in_the_log_fails_both_checkers() {
     let mut gap = worked_log();
     gap.entries.remove(3);
+    let mut from_zero = worked_log();
+    from_zero.entries.insert(0, CommittedEntry { index: 0, term: 0, proposal: None });
+    assert!(check(Some(&from_zero)).iter().all(|v| v.ok), "a log may start with openraft's entry 0");
     let v = check(Some(&gap));
     assert!(v.iter().all(|v| !v.ok && v.violations[0].contains("the replay stops")), "{v:?}");
     let mut split = worked_log();
