@@ -43,10 +43,12 @@ pub enum Fault {
     /// a seeded ring), and no two nodes hear the same majority (Jepsen's
     /// majorities ring, made of one-way cuts so it exists for 3 nodes too).
     MajoritiesRing,
+    /// Every message between nodes is held back 50 to 300 ms (transport filter).
+    PacketDelay,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 11] = [
         Fault::IsolateLeader,
         Fault::SplitHalves,
         Fault::OneWayCut,
@@ -57,6 +59,7 @@ impl Fault {
         Fault::PacketLoss,
         Fault::RollingRestart,
         Fault::MajoritiesRing,
+        Fault::PacketDelay,
     ];
 
     /// The `--nemesis` group the fault belongs to.
@@ -67,6 +70,7 @@ impl Fault {
             Fault::PauseResume => "pause",
             Fault::PacketLoss => "loss",
             Fault::RollingRestart => "upgrade",
+            Fault::PacketDelay => "delay",
         }
     }
 
@@ -82,6 +86,7 @@ impl Fault {
             Fault::PacketLoss => "packet-loss",
             Fault::RollingRestart => "rolling-restart",
             Fault::MajoritiesRing => "majorities-ring",
+            Fault::PacketDelay => "packet-delay",
         }
     }
 }
@@ -97,11 +102,12 @@ pub fn parse_nemeses(spec: &str) -> anyhow::Result<Vec<Fault>> {
             "pause" => &[Fault::PauseResume],
             "loss" => &[Fault::PacketLoss],
             "upgrade" => &[Fault::RollingRestart],
+            "delay" => &[Fault::PacketDelay],
             "all" => &Fault::ALL,
             other => match Fault::ALL.iter().find(|f| f.name() == other) {
                 Some(f) => std::slice::from_ref(f),
                 None => bail!(
-                    "unknown nemesis {other:?}: use partition, kill, pause, loss, upgrade, all or one of {:?}",
+                    "unknown nemesis {other:?}: use partition, kill, pause, loss, delay, upgrade, all or one of {:?}",
                     Fault::ALL.map(Fault::name)
                 ),
             },
@@ -243,6 +249,16 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
             Ok(format!("{:.0}% of packets dropped on every link", p * 100.0))
         }
         Fault::RollingRestart => rolling_restart(backend, prober, leader).await,
+        Fault::PacketDelay => {
+            let ms = rng.random_range(50..300);
+            for (i, &a) in ids.iter().enumerate() {
+                for &b in &ids[i + 1..] {
+                    backend.delay(a, b, ms).await?;
+                    backend.delay(b, a, ms).await?;
+                }
+            }
+            Ok(format!("{ms} ms added to every message between nodes"))
+        }
         Fault::MajoritiesRing => {
             let mut ring = ids.clone();
             shuffle(&mut rng, &mut ring);
@@ -330,12 +346,14 @@ mod tests {
 
     #[test]
     fn the_schedule_is_a_function_of_the_seed_and_covers_every_fault() {
+        // Six groups, the partition group five faults: a round of six steps
+        // takes about 33 s, so five rounds fit in 180 s.
         let faults = parse_nemeses("all").unwrap();
-        let a = schedule(7, &faults, Duration::from_secs(120));
-        assert_eq!(a, schedule(7, &faults, Duration::from_secs(120)));
-        assert_ne!(a, schedule(8, &faults, Duration::from_secs(120)));
+        let a = schedule(7, &faults, Duration::from_secs(180));
+        assert_eq!(a, schedule(7, &faults, Duration::from_secs(180)));
+        assert_ne!(a, schedule(8, &faults, Duration::from_secs(180)));
         for f in faults {
-            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 120 s schedule");
+            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 180 s schedule");
         }
     }
 

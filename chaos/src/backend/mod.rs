@@ -58,6 +58,8 @@ pub trait Backend: Send + Sync + 'static {
             Ok(())
         }
     }
+    /// Holds back what `from` sends to `to` by `ms` (through the transport filter).
+    fn delay(&self, from: u64, to: u64, ms: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Drops each packet between `a` and `b` (both directions) with `probability`.
     fn lose(&self, a: u64, b: u64, probability: f64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Removes every cut and every loss.

@@ -249,6 +249,7 @@ impl Backend for ProcessBackend {
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match (&self.net, fault) {
             (Net::Filter(_, why), Fault::PacketLoss) => Some(format!("packet loss needs iptables; {why}")),
+            (Net::Iptables(_), Fault::PacketDelay) => Some("packet delay goes through the transport filter: use --net filter".into()),
             _ => None,
         }
     }
@@ -260,6 +261,13 @@ impl Backend for ProcessBackend {
                 ipt.cut(f, t, port)
             }
             Net::Filter(filters, _) => filters.cut(from, &self.base_url(from), to).await,
+        }
+    }
+
+    async fn delay(&self, from: u64, to: u64, ms: u64) -> anyhow::Result<()> {
+        match &self.net {
+            Net::Filter(filters, _) => filters.delay(from, &self.base_url(from), to, ms).await,
+            Net::Iptables(_) => bail!("packet delay goes through the transport filter: use --net filter"),
         }
     }
 
