@@ -44,6 +44,8 @@ pub struct CampaignConfig {
     pub progress: bool,
     /// Process backend: how network faults are made.
     pub net: NetChoice,
+    /// Process backend: `hodei worker` agents that run the jobs (0: none, jobs stay queued).
+    pub workers: usize,
     /// Docker backend: the image each node runs.
     pub image: String,
 }
@@ -56,7 +58,7 @@ pub async fn run(cfg: &CampaignConfig) -> anyhow::Result<Report> {
     let log_dir = cfg.out.join("logs");
     match cfg.backend.as_str() {
         "process" => {
-            let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir, net: cfg.net };
+            let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir, net: cfg.net, workers: cfg.workers };
             finish(cfg, Arc::new(ProcessBackend::start(opts).await.context("start the cluster")?)).await
         }
         "docker" => {
@@ -93,6 +95,7 @@ async fn finish<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Re
     }
     let network = backend.network_faults();
     eprintln!("hodei-chaos: network faults by {network}");
+    let backend_workers = backend.workers();
     let history = drive(cfg, &faults, backend).await?;
     let json = serde_json::to_vec_pretty(&history)?;
     std::fs::write(cfg.out.join("history.json"), json).context("write the history")?;
@@ -100,6 +103,13 @@ async fn finish<B: Backend>(cfg: &CampaignConfig, backend: Arc<B>) -> anyhow::Re
     let mut report = Report::new(&cfg.backend, names, cfg.duration.as_secs_f64(), &history, check_all(&history));
     report.network = network;
     report.skipped = skipped;
+    if cfg.workers > backend_workers {
+        report.skipped.push(format!("workers: the {} backend starts none (jobs stay queued)", cfg.backend));
+    }
+    report.workers = backend_workers;
+    if history.committed.is_none() {
+        report.skipped.push(format!("log replay (fencing, quota): the {} backend cannot read the nodes' data dirs", cfg.backend));
+    }
     std::fs::write(cfg.out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     std::fs::write(cfg.out.join("report.txt"), report.text())?;
     Ok(report)
@@ -147,12 +157,17 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
         finals.push(FinalNode { id: *id, applied_index, state_hash, jobs: list_jobs(&rest, base, tenant).await });
     }
     recorder.final_nodes(finals);
+    let dirs = backend.data_dirs();
+    if !dirs.is_empty() {
+        recorder.committed(tokio::task::spawn_blocking(move || crate::committed::collect(&dirs)).await?);
+    }
     Ok(recorder.snapshot())
 }
 
-/// No worker runs the campaign's jobs, so they stay queued: lift the tenant's
-/// queued-job bound (1,000 by default) to the API's largest, or a long
-/// campaign would see its own submissions refused with 429.
+/// Without workers the campaign's jobs stay queued (and with them, a partition
+/// can hold many back): lift the tenant's queued-job bound (1,000 by default) to
+/// the API's largest, or a long campaign would see its own submissions refused
+/// with 429.
 async fn allow_a_deep_queue(rest: &Rest, nodes: &[(u64, String)], tenant: u64) -> anyhow::Result<()> {
     let body = json!({"max_queued_jobs": 1_000_000u32});
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -139,6 +139,9 @@ pub struct History {
     pub samples: Vec<HashSample>,
     pub recoveries: Vec<Recovery>,
     pub final_nodes: Vec<FinalNode>,
+    /// The committed log, when the backend can read the nodes' data dirs.
+    #[serde(default)]
+    pub committed: Option<crate::committed::CommittedLog>,
 }
 
 /// Shared by every task of a campaign; cheap to append to.
@@ -189,6 +192,10 @@ impl Recorder {
 
     pub fn final_nodes(&self, nodes: Vec<FinalNode>) {
         self.with(|h| h.final_nodes = nodes);
+    }
+
+    pub fn committed(&self, log: crate::committed::CommittedLog) {
+        self.with(|h| h.committed = Some(log));
     }
 
     pub fn set_phase(&self, phase: impl Into<String>) {

@@ -23,6 +23,7 @@
 //! - [`history`]: the recorded operations, faults, samples and final state.
 //! - [`model`]: what observations of one job may look like over time.
 //! - [`monitor`], [`recovery`]: state-hash samples; time to full service after a heal.
+//! - [`committed`]: the committed Raft log read from the nodes' data dirs.
 //! - [`checker`]: one invariant per file.
 //! - [`report`]: text and JSON; [`campaign`]: the whole run.
 
@@ -30,6 +31,7 @@ pub mod backend;
 pub mod campaign;
 pub mod checker;
 pub mod client;
+pub mod committed;
 pub mod history;
 pub mod model;
 pub mod monitor;

@@ -50,6 +50,9 @@ enum Cmd {
         /// Process backend: network faults by iptables, the nodes' transport filter, or auto (iptables when usable).
         #[arg(long, default_value = "auto", value_parser = ["auto", "iptables", "filter"])]
         net: String,
+        /// Process backend: `hodei worker` agents that run the campaign's jobs (0: jobs stay queued).
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
         /// Docker backend: the image to run (build it with scripts/build-image).
         #[arg(long, default_value = "hodei:dev")]
         image: String,
@@ -73,7 +76,7 @@ async fn main() -> ExitCode {
 /// `Ok(true)` when no checker found a violation.
 async fn real_main() -> anyhow::Result<bool> {
     match Cli::parse().cmd {
-        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients, net, image } => {
+        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients, net, workers, image } => {
             let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs()));
             if !(3..=9).contains(&nodes) {
                 anyhow::bail!("--nodes must be from 3 to 9");
@@ -94,6 +97,7 @@ async fn real_main() -> anyhow::Result<bool> {
                 clients: clients.max(1),
                 progress: true,
                 net,
+                workers,
                 image,
             };
             eprintln!("hodei-chaos: seed {seed}, output in {}", cfg.out.display());

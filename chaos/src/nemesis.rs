@@ -39,10 +39,16 @@ pub enum Fault {
     /// Every node in turn is stopped cleanly and started anew on its data
     /// (followers first, the leader last), each waited for until it has caught up.
     RollingRestart,
+    /// Each node hears only a majority of its own (itself and the next nodes of
+    /// a seeded ring), and no two nodes hear the same majority (Jepsen's
+    /// majorities ring, made of one-way cuts so it exists for 3 nodes too).
+    MajoritiesRing,
+    /// Every message between nodes is held back 50 to 300 ms (transport filter).
+    PacketDelay,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 11] = [
         Fault::IsolateLeader,
         Fault::SplitHalves,
         Fault::OneWayCut,
@@ -52,16 +58,19 @@ impl Fault {
         Fault::Bridge,
         Fault::PacketLoss,
         Fault::RollingRestart,
+        Fault::MajoritiesRing,
+        Fault::PacketDelay,
     ];
 
     /// The `--nemesis` group the fault belongs to.
     pub fn group(self) -> &'static str {
         match self {
-            Fault::IsolateLeader | Fault::SplitHalves | Fault::OneWayCut | Fault::Bridge => "partition",
+            Fault::IsolateLeader | Fault::SplitHalves | Fault::OneWayCut | Fault::Bridge | Fault::MajoritiesRing => "partition",
             Fault::KillRestart | Fault::KillLoop => "kill",
             Fault::PauseResume => "pause",
             Fault::PacketLoss => "loss",
             Fault::RollingRestart => "upgrade",
+            Fault::PacketDelay => "delay",
         }
     }
 
@@ -76,6 +85,8 @@ impl Fault {
             Fault::Bridge => "bridge",
             Fault::PacketLoss => "packet-loss",
             Fault::RollingRestart => "rolling-restart",
+            Fault::MajoritiesRing => "majorities-ring",
+            Fault::PacketDelay => "packet-delay",
         }
     }
 }
@@ -86,16 +97,17 @@ pub fn parse_nemeses(spec: &str) -> anyhow::Result<Vec<Fault>> {
     let mut out = Vec::new();
     for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         let add: &[Fault] = match word {
-            "partition" => &[Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::Bridge],
+            "partition" => &[Fault::IsolateLeader, Fault::SplitHalves, Fault::OneWayCut, Fault::Bridge, Fault::MajoritiesRing],
             "kill" => &[Fault::KillRestart, Fault::KillLoop],
             "pause" => &[Fault::PauseResume],
             "loss" => &[Fault::PacketLoss],
             "upgrade" => &[Fault::RollingRestart],
+            "delay" => &[Fault::PacketDelay],
             "all" => &Fault::ALL,
             other => match Fault::ALL.iter().find(|f| f.name() == other) {
                 Some(f) => std::slice::from_ref(f),
                 None => bail!(
-                    "unknown nemesis {other:?}: use partition, kill, pause, loss, upgrade, all or one of {:?}",
+                    "unknown nemesis {other:?}: use partition, kill, pause, loss, delay, upgrade, all or one of {:?}",
                     Fault::ALL.map(Fault::name)
                 ),
             },
@@ -237,6 +249,25 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
             Ok(format!("{:.0}% of packets dropped on every link", p * 100.0))
         }
         Fault::RollingRestart => rolling_restart(backend, prober, leader).await,
+        Fault::PacketDelay => {
+            let ms = rng.random_range(50..300);
+            for (i, &a) in ids.iter().enumerate() {
+                for &b in &ids[i + 1..] {
+                    backend.delay(a, b, ms).await?;
+                    backend.delay(b, a, ms).await?;
+                }
+            }
+            Ok(format!("{ms} ms added to every message between nodes"))
+        }
+        Fault::MajoritiesRing => {
+            let mut ring = ids.clone();
+            shuffle(&mut rng, &mut ring);
+            let cuts = ring_cuts(&ring);
+            for &(from, to) in &cuts {
+                backend.cut(from, to).await?;
+            }
+            Ok(format!("ring {ring:?}: each node hears itself and the next {} ({} one-way cuts)", ring.len() / 2, cuts.len()))
+        }
         Fault::OneWayCut => {
             let from = target;
             let to = *ids.iter().filter(|i| **i != from).collect::<Vec<_>>().choose(&mut rng).expect("two nodes");
@@ -253,6 +284,20 @@ async fn apply<B: Backend>(backend: &B, prober: &Prober<B>, step: &Step) -> anyh
             Ok(format!("node {target} paused"))
         }
     }
+}
+
+/// The one-way cuts of a majorities ring: node `ring[i]` hears only from
+/// `ring[i..i + n/2 + 1]` (wrapping), so each hears a majority and no two the same one.
+pub fn ring_cuts(ring: &[u64]) -> Vec<(u64, u64)> {
+    let n = ring.len();
+    let heard = n / 2 + 1;
+    let mut cuts = Vec::new();
+    for i in 0..n {
+        for k in heard..n {
+            cuts.push((ring[(i + k) % n], ring[i]));
+        }
+    }
+    cuts
 }
 
 /// Kills a random node and restarts it at once, about once a second, for `hold_ms`.
@@ -291,7 +336,7 @@ mod tests {
 
     #[test]
     fn groups_expand_and_unknown_names_are_refused() {
-        assert_eq!(parse_nemeses("partition,kill,pause").unwrap().len(), 7);
+        assert_eq!(parse_nemeses("partition,kill,pause").unwrap().len(), 8);
         assert_eq!(parse_nemeses("pause,pause-resume").unwrap(), vec![Fault::PauseResume]);
         assert_eq!(parse_nemeses("loss,upgrade").unwrap(), vec![Fault::PacketLoss, Fault::RollingRestart]);
         assert_eq!(parse_nemeses("all").unwrap().len(), Fault::ALL.len());
@@ -301,13 +346,30 @@ mod tests {
 
     #[test]
     fn the_schedule_is_a_function_of_the_seed_and_covers_every_fault() {
+        // Six groups, the partition group five faults: a round of six steps
+        // takes about 33 s, so five rounds fit in 180 s.
         let faults = parse_nemeses("all").unwrap();
-        let a = schedule(7, &faults, Duration::from_secs(120));
-        assert_eq!(a, schedule(7, &faults, Duration::from_secs(120)));
-        assert_ne!(a, schedule(8, &faults, Duration::from_secs(120)));
+        let a = schedule(7, &faults, Duration::from_secs(180));
+        assert_eq!(a, schedule(7, &faults, Duration::from_secs(180)));
+        assert_ne!(a, schedule(8, &faults, Duration::from_secs(180)));
         for f in faults {
-            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 120 s schedule");
+            assert!(a.iter().any(|s| s.fault == f), "{f:?} missing from a 180 s schedule");
         }
+    }
+
+    #[test]
+    fn in_a_majorities_ring_each_node_hears_a_different_majority() {
+        for n in 3..=7u64 {
+            let ring: Vec<u64> = (1..=n).collect();
+            let cuts = ring_cuts(&ring);
+            let hears = |to: u64| -> std::collections::BTreeSet<u64> { ring.iter().copied().filter(|&f| !cuts.contains(&(f, to))).collect() };
+            let majorities: std::collections::BTreeSet<_> = ring.iter().map(|&to| hears(to)).collect();
+            assert_eq!(majorities.len(), n as usize, "n {n}: two nodes hear the same majority");
+            for m in &majorities {
+                assert_eq!(m.len() as u64, n / 2 + 1, "n {n}: {m:?} is not a bare majority");
+            }
+        }
+        assert_eq!(ring_cuts(&[1, 2, 3]), vec![(3, 1), (1, 2), (2, 3)]);
     }
 
     #[test]

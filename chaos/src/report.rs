@@ -31,6 +31,12 @@ pub struct Report {
     pub operations: BTreeMap<String, BTreeMap<String, u64>>,
     pub total_operations: u64,
     pub jobs_final: Option<usize>,
+    /// State -> jobs in it, on the first node after healing.
+    #[serde(default)]
+    pub jobs_final_states: BTreeMap<String, usize>,
+    /// `hodei worker` agents that ran the jobs.
+    #[serde(default)]
+    pub workers: usize,
     /// Milliseconds from each heal to full service, in order (`None`: never).
     pub recoveries_ms: Vec<Option<u64>>,
     pub verdicts: Vec<Verdict>,
@@ -49,6 +55,10 @@ impl Report {
         for op in &h.ops {
             *operations.entry(op.kind.label().into()).or_default().entry(op.outcome.label().into()).or_insert(0) += 1;
         }
+        let mut jobs_final_states = BTreeMap::new();
+        for j in h.final_nodes.first().and_then(|n| n.jobs.as_ref()).into_iter().flatten() {
+            *jobs_final_states.entry(j.state.clone()).or_insert(0) += 1;
+        }
         Report {
             seed: h.seed,
             backend: backend.into(),
@@ -63,6 +73,8 @@ impl Report {
             operations,
             total_operations: h.ops.len() as u64,
             jobs_final: h.final_nodes.first().and_then(|n| n.jobs.as_ref()).map(Vec::len),
+            jobs_final_states,
+            workers: 0,
             recoveries_ms: h.recoveries.iter().map(|r| r.took_ms).collect(),
             ok: verdicts.iter().all(|v| v.ok),
             verdicts,
@@ -81,6 +93,7 @@ impl Report {
         if !self.network.is_empty() {
             s += &format!("network faults by {}\n", self.network);
         }
+        s += &format!("workers running the jobs: {}\n", self.workers);
         for line in &self.skipped {
             s += &format!("skipped {line}\n");
         }
@@ -94,7 +107,8 @@ impl Report {
             s += &format!("  {kind:<18} {}\n", parts.join(", "));
         }
         if let Some(n) = self.jobs_final {
-            s += &format!("  jobs on every node after healing: {n}\n");
+            let states: Vec<String> = self.jobs_final_states.iter().map(|(st, k)| format!("{st} {k}")).collect();
+            s += &format!("  jobs on every node after healing: {n} ({})\n", states.join(", "));
         }
         let rec: Vec<String> = self.recoveries_ms.iter().map(|r| r.map_or("never".into(), |ms| format!("{ms}"))).collect();
         s += &format!("\nrecovery after each heal (ms): {}\n\ncheckers:\n", rec.join(" "));

@@ -192,7 +192,8 @@ impl Backend for DockerBackend {
 
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match fault {
-            Fault::OneWayCut | Fault::Bridge | Fault::PacketLoss => self.no_link_rules.clone(),
+            Fault::OneWayCut | Fault::Bridge | Fault::MajoritiesRing | Fault::PacketLoss => self.no_link_rules.clone(),
+            Fault::PacketDelay => Some("packet delay is not available on docker yet".into()),
             _ => None,
         }
     }
@@ -213,6 +214,10 @@ impl Backend for DockerBackend {
             }
         }
         Ok(())
+    }
+
+    async fn delay(&self, _from: u64, _to: u64, _ms: u64) -> anyhow::Result<()> {
+        bail!("packet delay is not available on docker yet")
     }
 
     async fn lose(&self, a: u64, b: u64, probability: f64) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@
 //! - pause and packet loss are not available (one process cannot freeze one
 //!   node; the filter drops whole links only).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -50,7 +50,8 @@ pub struct InProcessBackend {
     specs: Vec<Spec>,
     running: Vec<Mutex<Option<Running>>>,
     /// from -> the targets it drops messages to.
-    cuts: std::sync::Mutex<BTreeMap<u64, BTreeSet<u64>>>,
+    /// from -> to -> what happens to what `from` sends to `to`.
+    cuts: std::sync::Mutex<BTreeMap<u64, BTreeMap<u64, LinkRule>>>,
 }
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
@@ -69,6 +70,22 @@ async fn bind(addr: SocketAddr, deadline: Instant) -> anyhow::Result<TcpListener
 }
 
 impl InProcessBackend {
+    /// Sets what `from` does with what it sends to `to`; a drop is never
+    /// weakened to a delay.
+    async fn set_rule(&self, from: u64, to: u64, rule: LinkRule) -> anyhow::Result<()> {
+        let rules = {
+            let mut cuts = lock(&self.cuts);
+            let r = cuts.entry(from).or_default().entry(to).or_insert(rule);
+            if *r != LinkRule::Drop {
+                *r = rule;
+            }
+            cuts[&from].clone()
+        };
+        let Some(node) = self.node(from).await? else { bail!("node {from} is not running") };
+        node.filter().set_rules(rules);
+        Ok(())
+    }
+
     /// Starts `nodes` nodes and waits (at most 30 s) until each answers `/ready`.
     pub async fn start(nodes: usize) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("temp dir for the nodes")?;
@@ -199,15 +216,11 @@ impl Backend for InProcessBackend {
     }
 
     async fn cut(&self, from: u64, to: u64) -> anyhow::Result<()> {
-        let targets = {
-            let mut cuts = lock(&self.cuts);
-            let t = cuts.entry(from).or_default();
-            t.insert(to);
-            t.clone()
-        };
-        let Some(node) = self.node(from).await? else { bail!("node {from} is not running") };
-        node.filter().set_rules(targets.into_iter().map(|t| (t, LinkRule::Drop)).collect());
-        Ok(())
+        self.set_rule(from, to, LinkRule::Drop).await
+    }
+
+    async fn delay(&self, from: u64, to: u64, ms: u64) -> anyhow::Result<()> {
+        self.set_rule(from, to, LinkRule::Delay { ms }).await
     }
 
     async fn lose(&self, _a: u64, _b: u64, _probability: f64) -> anyhow::Result<()> {
@@ -254,6 +267,10 @@ impl Backend for InProcessBackend {
 
     fn logs(&self) -> String {
         "(in-process nodes log through this process's tracing subscriber, if any)".into()
+    }
+
+    fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
+        (1..).zip(&self.specs).map(|(id, s)| (id, s.data_dir.clone())).collect()
     }
 }
 

@@ -8,7 +8,8 @@
 //! - [`inprocess`]: nodes inside this process, cut by their transport filters;
 //! - [`docker`]: one container per node from the `hodei:dev` image on a network
 //!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
-//!   [`docker_netns`] makes link faults inside the containers).
+//!   [`docker_netns`] makes link faults inside the containers);
+//! - [`workers`]: `hodei worker` agents beside the process backend's nodes.
 
 pub mod docker;
 pub mod docker_cli;
@@ -17,6 +18,7 @@ pub mod filter;
 pub mod inprocess;
 pub mod iptables;
 pub mod process;
+pub mod workers;
 
 use std::future::Future;
 
@@ -56,6 +58,8 @@ pub trait Backend: Send + Sync + 'static {
             Ok(())
         }
     }
+    /// Holds back what `from` sends to `to` by `ms` (through the transport filter).
+    fn delay(&self, from: u64, to: u64, ms: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Drops each packet between `a` and `b` (both directions) with `probability`.
     fn lose(&self, a: u64, b: u64, probability: f64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Removes every cut and every loss.
@@ -74,6 +78,15 @@ pub trait Backend: Send + Sync + 'static {
     fn heal_all(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// The tail of each node's log, for a failure message.
     fn logs(&self) -> String;
+    /// (node id, data dir) of every node whose files this process can read;
+    /// empty when it can read none (the committed log is then not replayed).
+    fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
+        Vec::new()
+    }
+    /// How many `hodei worker` agents run the campaign's jobs.
+    fn workers(&self) -> usize {
+        0
+    }
 }
 
 /// A fresh 32-letter JWT secret and an admin token signed with it.

@@ -6,7 +6,8 @@
 //!   filter ([`super::filter`]) and loss is not available;
 //! - kill and restart: SIGKILL, then the same command on the same data dir;
 //! - pause and resume: SIGSTOP and SIGCONT;
-//! - roll: SIGTERM (the node's clean shutdown), then the same command again.
+//! - roll: SIGTERM (the node's clean shutdown), then the same command again;
+//! - optionally, `hodei worker` agents that run the campaign's jobs ([`super::workers`]).
 
 use std::fs::OpenOptions;
 use std::net::Ipv4Addr;
@@ -19,6 +20,7 @@ use anyhow::{bail, Context};
 
 use super::filter::TransportFilters;
 use super::iptables::Iptables;
+use super::workers::Workers;
 use super::{lock, new_secret, tail, wait_until_ready, Backend};
 use crate::client::Rest;
 use crate::nemesis::Fault;
@@ -41,6 +43,8 @@ pub struct ProcessOptions {
     /// Where each node's log goes (`node<id>.log`, appended across restarts).
     pub log_dir: PathBuf,
     pub net: NetChoice,
+    /// `hodei worker` agents to start once the nodes are ready.
+    pub workers: usize,
 }
 
 struct Spec {
@@ -74,6 +78,7 @@ pub struct ProcessBackend {
     rest: Rest,
     nodes: Vec<Mutex<Node>>,
     net: Net,
+    workers: Option<Workers>,
 }
 
 fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
@@ -112,7 +117,8 @@ impl ProcessBackend {
         }
         let initial_cluster = specs.iter().map(|s| format!("{}={}:{}", s.id, s.ip, s.peer)).collect::<Vec<_>>().join(",");
         let rest = Rest::new(admin.clone(), Duration::from_secs(2))?;
-        let backend = ProcessBackend {
+        let workers = opts.workers;
+        let mut backend = ProcessBackend {
             bin: opts.bin,
             log_dir: opts.log_dir,
             secret_file,
@@ -121,6 +127,7 @@ impl ProcessBackend {
             rest,
             admin,
             nodes: specs.into_iter().map(|spec| Mutex::new(Node { spec, child: None, paused: false })).collect(),
+            workers: None,
             _dir: dir,
         };
         for id in backend.node_ids() {
@@ -129,6 +136,11 @@ impl ProcessBackend {
         let deadline = Instant::now() + Duration::from_secs(30);
         for id in backend.node_ids() {
             backend.wait_for_ready(id, deadline).await?;
+        }
+        if workers > 0 {
+            let endpoints: Vec<String> = backend.nodes.iter().map(|n| lock(n)).map(|n| format!("{}:{}", n.spec.ip, n.spec.grpc)).collect();
+            let dir = backend._dir.path().to_path_buf();
+            backend.workers = Some(Workers::start(&backend.bin, workers, &endpoints, &backend.admin, &dir, &backend.log_dir)?);
         }
         Ok(backend)
     }
@@ -237,6 +249,7 @@ impl Backend for ProcessBackend {
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match (&self.net, fault) {
             (Net::Filter(_, why), Fault::PacketLoss) => Some(format!("packet loss needs iptables; {why}")),
+            (Net::Iptables(_), Fault::PacketDelay) => Some("packet delay goes through the transport filter: use --net filter".into()),
             _ => None,
         }
     }
@@ -248,6 +261,13 @@ impl Backend for ProcessBackend {
                 ipt.cut(f, t, port)
             }
             Net::Filter(filters, _) => filters.cut(from, &self.base_url(from), to).await,
+        }
+    }
+
+    async fn delay(&self, from: u64, to: u64, ms: u64) -> anyhow::Result<()> {
+        match &self.net {
+            Net::Filter(filters, _) => filters.delay(from, &self.base_url(from), to, ms).await,
+            Net::Iptables(_) => bail!("packet delay goes through the transport filter: use --net filter"),
         }
     }
 
@@ -344,6 +364,14 @@ impl Backend for ProcessBackend {
             .map(|id| format!("--- node {id} ---\n{}", tail(&self.log_dir.join(format!("node{id}.log")))))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    fn workers(&self) -> usize {
+        self.workers.as_ref().map_or(0, Workers::count)
+    }
+
+    fn data_dirs(&self) -> Vec<(u64, PathBuf)> {
+        self.nodes.iter().map(|n| lock(n)).map(|n| (n.spec.id, n.spec.data_dir.clone())).collect()
     }
 }
 

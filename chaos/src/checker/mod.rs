@@ -5,15 +5,21 @@
 //! | `acked_present` | every acknowledged submit is on every node after healing |
 //! | `no_phantom` | every job seen was submitted, once per idempotency key, and not after a definite refusal only |
 //! | `monotonic_reads` | linearizable reads never go back in time (index, existence, terminal state) |
+//! | `linear` | submits, linearizable reads and cancels have one real-time order the job model accepts (Wing–Gong search; "unknown" fails) |
 //! | `state_hash` | nodes at the same applied index have the same state hash; all converge after healing |
 //! | `recovery` | one leader and full service within 30 s of every heal |
+//! | `replay` | replaying the committed log through `domain`: no job on two live workers, reports fenced, admissions within quota plus burst |
 
 mod acked_present;
+pub mod linear;
 mod monotonic_reads;
 mod no_phantom;
 mod recovery;
+pub(crate) mod replay;
 mod state_hash;
 
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;
 
@@ -71,11 +77,14 @@ impl Findings {
 
 /// Every checker's verdict on `h`.
 pub fn check_all(h: &History) -> Vec<Verdict> {
-    vec![
+    let mut verdicts = vec![
         acked_present::check(h),
         no_phantom::check(h),
         monotonic_reads::check(h),
+        linear::check(h),
         state_hash::check(h),
         recovery::check(h),
-    ]
+    ];
+    verdicts.extend(replay::check(h.committed.as_ref()));
+    verdicts
 }

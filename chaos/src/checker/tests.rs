@@ -50,6 +50,7 @@ fn good() -> History {
         ],
         recoveries: vec![Recovery { after: "final".into(), healed_ms: 200, took_ms: Some(1500), leader: Some(1), detail: String::new() }],
         final_nodes: vec![final_node(1), final_node(2), final_node(3)],
+        committed: None,
     }
 }
 
@@ -109,7 +110,7 @@ fn a_duplicate_job_for_one_key_is_caught() {
 fn a_linearizable_read_missing_a_seen_job_is_caught() {
     let mut h = good();
     h.ops.push(op(9, lin(1), 200, Some(10), Outcome::Ok { job: None }));
-    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic"]);
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic", "linearizable-per-tenant"]);
 }
 
 #[test]
@@ -123,7 +124,7 @@ fn a_linearizable_read_at_a_lower_index_is_caught() {
 fn a_linearizable_read_undoing_a_cancel_is_caught() {
     let mut h = good();
     h.ops.push(op(9, lin(1), 200, Some(10), ok(job(1, "a", "PENDING"))));
-    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic"]);
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic", "linearizable-per-tenant"]);
 }
 
 #[test]

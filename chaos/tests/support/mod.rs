@@ -27,6 +27,9 @@ fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice,
         clients: 4,
         progress: true,
         net,
+        // Real workers where the backend can start them, so the log replay sees
+        // assignments, fencing tokens and reports.
+        workers: if backend == "process" { 2 } else { 0 },
         image: "hodei:dev".into(),
     }
 }
@@ -75,6 +78,12 @@ fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
         report.total_operations, report.faults, report.recoveries_ms
     );
     assert!(submits_ok >= 50 && lin_reads_ok >= 50, "too little traffic to mean anything: {:?}", report.operations);
+    if report.workers > 0 {
+        // The replay must have seen the workers' placements and reports, or it proved nothing.
+        let checked = |name: &str| report.verdicts.iter().find(|v| v.checker == name).map_or(0, |v| v.checked);
+        assert!(checked("one-worker-per-job") >= 50, "the log replay saw too few placements and reports:\n{}", report.text());
+        assert!(checked("running-within-quota-and-burst") >= 20, "the log replay saw too few admissions:\n{}", report.text());
+    }
     assert!(report.ok, "violations (seed {}; history and logs kept in {kept:?}):\n{}", report.seed, report.text());
 }
 
