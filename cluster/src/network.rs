@@ -25,6 +25,8 @@ pub struct NetworkFactory {
     pub(crate) id: NodeId,
     pub(crate) peers: PeerClients,
     pub(crate) filter: TransportFilter,
+    /// The least time an AppendEntries call gets; see [`PeerNetwork::min_append_ttl`].
+    pub(crate) min_append_ttl: Duration,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
@@ -37,6 +39,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             addr: node.peer_addr.clone(),
             client: self.peers.client(&node.peer_addr).ok(),
             filter: self.filter.clone(),
+            min_append_ttl: self.min_append_ttl,
         }
     }
 }
@@ -48,6 +51,12 @@ pub struct PeerNetwork {
     /// `None` when the address in the membership does not parse.
     client: Option<PeerClient>,
     filter: TransportFilter,
+    /// openraft gives an AppendEntries call one heartbeat interval. A batch
+    /// that takes longer (a busy follower, a slow fsync) then times out and is
+    /// sent again, over and over, and commits stall while every node is up: seen
+    /// with a 50 ms heartbeat under load. The election timeout's minimum is the
+    /// floor: a call slower than that has failed by any measure.
+    min_append_ttl: Duration,
 }
 
 #[derive(Clone, Copy)]
@@ -82,7 +91,10 @@ impl PeerNetwork {
             return Err(RPCError::Unreachable(Unreachable::new(&e)));
         };
         let payload = codec::encode(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let ttl = option.hard_ttl();
+        let ttl = match rpc {
+            Rpc::Append => option.hard_ttl().max(self.min_append_ttl),
+            Rpc::Vote | Rpc::Snapshot => option.hard_ttl(),
+        };
         let fut = async {
             match rpc {
                 Rpc::Append => client.append_entries(payload).await,

@@ -59,7 +59,8 @@ impl ClusterNode {
         let listen_ip = peer_listener.local_addr().map_err(|e| ClusterError::Stopped(format!("peer listener: {e}")))?.ip();
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();
-        let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone() };
+        let min_append_ttl = Duration::from_millis(config.timing.election_timeout_min_ms);
+        let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone(), min_append_ttl };
         let raft = Raft::new(config.id, raft_config, network, log.clone(), sm.clone())
             .await
             .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;

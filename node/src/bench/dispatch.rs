@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::args::{BenchOutput, DispatchArgs, TargetArgs};
 use super::local::LocalCluster;
@@ -79,12 +79,9 @@ pub async fn dispatch(args: DispatchArgs) -> anyhow::Result<DispatchReport> {
     result
 }
 
-async fn rest(cluster: &LocalCluster, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+async fn rest(cluster: &LocalCluster, path: &str) -> anyhow::Result<Value> {
     let url = format!("http://{}{path}", cluster.nodes[0].http);
-    let mut req = cluster.http.request(method, &url).bearer_auth(&cluster.admin).timeout(Duration::from_secs(10));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
+    let req = cluster.http.get(&url).bearer_auth(&cluster.admin).timeout(Duration::from_secs(10));
     let r = req.send().await.with_context(|| format!("calling {path}"))?;
     let status = r.status();
     let v: Value = r.json().await.with_context(|| format!("reading the reply of {path}"))?;
@@ -95,17 +92,14 @@ async fn rest(cluster: &LocalCluster, method: reqwest::Method, path: &str, body:
 async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<DispatchReport> {
     let target = TargetArgs { endpoints: cluster.nodes.iter().map(|n| n.grpc.clone()).collect(), token: Some(cluster.admin.clone()), grpc: true, rest: false };
     let client = HodeiClient::new(&target, args.concurrency)?;
+    // Bench tenants get the largest quotas and queue bound the API allows.
     let tenants = create_tenants(&client, args.tenants).await?;
-    for t in &tenants {
-        let body = json!({ "max_queued_jobs": args.jobs });
-        rest(cluster, reqwest::Method::PATCH, &format!("/api/v1/tenants/{t}"), Some(body)).await?;
-    }
     for n in 0..args.workers {
         cluster.spawn_worker(n, args.slots)?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let workers = rest(cluster, reqwest::Method::GET, "/api/v1/workers?consistency=stale", None).await?;
+        let workers = rest(cluster, "/api/v1/workers?consistency=stale").await?;
         let active = workers.as_array().map_or(0, |w| w.iter().filter(|w| w["state"] == "ACTIVE").count());
         if active as u32 >= args.workers {
             break;
@@ -118,7 +112,7 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
     eprintln!("submitted {submitted} jobs in {submit_s:.1} s; waiting for them to finish");
     let deadline = Instant::now() + args.drain_timeout;
     loop {
-        let q = rest(cluster, reqwest::Method::GET, "/api/v1/queue?consistency=stale", None).await?;
+        let q = rest(cluster, "/api/v1/queue?consistency=stale").await?;
         let running: u64 = q["tenants"].as_array().map_or(0, |ts| ts.iter().filter_map(|t| t["running_jobs"].as_u64()).sum());
         let queued = q["queued_jobs"].as_u64().unwrap_or(0);
         if queued == 0 && running == 0 {
@@ -215,7 +209,7 @@ async fn all_jobs(cluster: &LocalCluster, tenants: &[u64]) -> anyhow::Result<Vec
         let mut cursor: Option<u64> = None;
         loop {
             let after = cursor.map_or(String::new(), |c| format!("&cursor={c}"));
-            let page = rest(cluster, reqwest::Method::GET, &format!("/api/v1/jobs?tenant_id={t}&limit=1000&consistency=stale{after}"), None).await?;
+            let page = rest(cluster, &format!("/api/v1/jobs?tenant_id={t}&limit=1000&consistency=stale{after}")).await?;
             out.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_u64() {
                 Some(c) => cursor = Some(c),
