@@ -139,12 +139,14 @@ fn url(field: &'static str, v: &str, required: bool) -> Result<(), FieldError> {
     }
 }
 
-/// An absolute path without control characters, or empty.
+/// A path of at most [`MAX_LOCATION_LEN`] bytes without control characters
+/// (where it points is each node's business: these are the places Grafana and
+/// Prometheus read, not files Hodei opens).
 fn dir(field: &'static str, v: &str) -> Result<(), FieldError> {
-    if v.is_empty() || (v.starts_with('/') && v.len() <= MAX_LOCATION_LEN && !v.chars().any(char::is_control)) {
+    if v.len() <= MAX_LOCATION_LEN && !v.chars().any(char::is_control) {
         Ok(())
     } else {
-        Err(FieldError { field, message: format!("must be an absolute path of at most {MAX_LOCATION_LEN} bytes") })
+        Err(FieldError { field, message: format!("must be a path of at most {MAX_LOCATION_LEN} bytes without control characters") })
     }
 }
 
@@ -170,7 +172,7 @@ mod tests {
             ("grafana.url", Box::new(|o| o.grafana.url = "ftp://x".into())),
             ("grafana.url", Box::new(|o| o.grafana.url = String::new())),
             ("alerting.alertmanager_url", Box::new(|o| o.alerting.alertmanager_url = "http://a b".into())),
-            ("alerting.prometheus_alerts_dir", Box::new(|o| o.alerting.prometheus_alerts_dir = "relative/dir".into())),
+            ("alerting.prometheus_alerts_dir", Box::new(|o| o.alerting.prometheus_alerts_dir = "/etc/\nalerts".into())),
             ("grafana.dashboards_dir", Box::new(|o| o.grafana.dashboards_dir = "/x".repeat(MAX_LOCATION_LEN))),
         ];
         for (field, change) in cases {
