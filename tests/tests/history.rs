@@ -38,7 +38,7 @@ async fn history_is_replicated_and_config_is_validated_through_a_follower() {
         (json!({"history": {"sample_interval_ms": 10}}), Some("history.sample_interval_ms")),
         (json!({"history": {"retention_hours": 100_000}}), Some("history.retention_hours")),
         (json!({"grafana": {"url": "ftp://grafana"}}), Some("grafana.url")),
-        (json!({"alerting": {"prometheus_alerts_dir": "/etc/\u0007alerts"}}), Some("alerting.prometheus_alerts_dir")),
+        (json!({"alerting": {"prometheus_alerts_dir": "/etc/\u{7}alerts"}}), Some("alerting.prometheus_alerts_dir")),
         (json!({"history": {"interval": 5}}), None),
         (json!({"history": {"sample_interval_ms": "fast"}}), None),
     ] {
