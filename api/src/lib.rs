@@ -15,6 +15,8 @@
 //! - [`list`]: paginated, bounded listing with filters.
 //! - [`rest`]: routes and extractors; [`grpc`]: `hodei.v1` services.
 //! - [`workers`]: registration, leases, fenced reports, job output.
+//! - [`request_id`]: `X-Request-Id` on every request's span and response, and
+//!   carried to the leader with a forwarded write.
 //!
 //! Tenancy: a tenant token reading another tenant's job or tenant answers 404,
 //! exactly as an unknown id would; acting for another tenant answers 403.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod grpc;
 pub mod list;
 pub mod metrics;
+pub mod request_id;
 pub mod rest;
 pub mod workers;
 

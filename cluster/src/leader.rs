@@ -11,12 +11,16 @@
 //!   accrues idle cost and prunes by retention;
 //! - autoscaling: every [`AUTOSCALE_EVERY`] each pool's `should_scale` runs and
 //!   a change is proposed with its reason;
+//! - history: a `RecordSamples` whenever the replicated state says one is due
+//!   (`history.sample_interval_ms` of the observability settings, checked every
+//!   [`SAMPLE_CHECK_EVERY`]); `apply` computes the samples and refuses a time
+//!   not after the last one;
 //! - bootstrap: once per term, the commands the configuration still needs
 //!   ([`hodei_domain::Bootstrap`]).
 
 use std::time::{Duration, Instant};
 
-use hodei_domain::command::{MarkWorkerLost, Tick};
+use hodei_domain::command::{MarkWorkerLost, RecordSamples, Tick};
 use hodei_domain::dispatch::{self, Decision};
 use hodei_domain::{autoscale, Command, Outcome, PoolId, WorkerId, WorkerState};
 
@@ -31,6 +35,8 @@ pub const TICK_EVERY: Duration = Duration::from_secs(1);
 pub const TICK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 /// How often every pool's scaling policies are evaluated.
 pub const AUTOSCALE_EVERY: Duration = Duration::from_secs(5);
+/// How often the leader checks whether a history sample is due.
+pub const SAMPLE_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Placements per proposal.
 const DISPATCH_BATCH: usize = 256;
 const WAKE: Duration = Duration::from_millis(100);
@@ -43,6 +49,7 @@ struct Rounds {
     last_tick: Option<Instant>,
     last_tick_proposed: Option<Instant>,
     last_autoscale: Option<Instant>,
+    last_sample_check: Option<Instant>,
 }
 
 pub(crate) async fn run(node: ClusterNode) {
@@ -70,6 +77,11 @@ pub(crate) async fn run(node: ClusterNode) {
         }
         if due(&mut rounds.last_autoscale, AUTOSCALE_EVERY) {
             autoscale_round(&node).await;
+        }
+        if due(&mut rounds.last_sample_check, SAMPLE_CHECK_EVERY)
+            && node.state_machine().read(|s| s.sample_due(crate::node::now_ms()))
+        {
+            propose(&node, Command::RecordSamples(RecordSamples {}), "history sample").await;
         }
         dispatch_round(&node, &mut rounds.previous).await;
     }

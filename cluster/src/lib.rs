@@ -19,9 +19,12 @@
 //! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
 //!   [`peers`]: channel cache; [`codec`]: versioned payloads.
 //! - [`filter`]: the transport filter that drops or delays messages per link.
-//! - [`leader`]: leader-only loops (dispatch, worker-lease expiry) that only propose.
+//! - [`leader`]: leader-only loops (dispatch, worker-lease expiry, autoscaling,
+//!   history samples) that only propose.
 //! - [`liveness`]: worker leases held in the leader's memory; [`heartbeat`]: relaying them.
 //! - [`error`]: not-leader/unavailable, maybe-committed and invalid kept apart.
+//! - [`request_id`]: the client's request id, carried to the leader as metadata
+//!   when a write is forwarded.
 
 pub mod backup;
 pub mod codec;
@@ -36,6 +39,7 @@ pub mod network;
 pub mod node;
 pub mod peers;
 pub mod read;
+pub mod request_id;
 pub mod server;
 pub mod status;
 pub mod write;

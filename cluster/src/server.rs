@@ -7,6 +7,7 @@ use hodei_proto::raft::v1::raft_service_server::RaftService;
 use hodei_proto::raft::v1::{Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use hodei_raft_store::TypeConfig;
 
@@ -18,7 +19,7 @@ use crate::write::ForwardRequest;
 
 /// The protocol version this build speaks; the cluster version is the lowest
 /// that all members report.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 pub(crate) struct PeerService {
     pub(crate) node: ClusterNode,
@@ -49,9 +50,26 @@ impl RaftService for PeerService {
 
     async fn forward(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         let fwd: ForwardRequest = codec::decode(req.get_ref())?;
+        let request_id = req
+            .metadata()
+            .get(crate::request_id::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| crate::request_id::is_valid(id))
+            .map(str::to_owned);
         let result = if self.node.is_leader() {
             let deadline = Instant::now() + self.node.inner.config.write_timeout;
-            self.node.write_as_leader(fwd.command, deadline).await
+            let kind = fwd.command.kind();
+            match request_id {
+                Some(id) => {
+                    let span = tracing::info_span!("forwarded", request_id = %id);
+                    let write = async {
+                        tracing::info!(request_id = %id, kind, "write forwarded by a follower");
+                        self.node.write_as_leader(fwd.command, deadline).await
+                    };
+                    crate::request_id::scope(id.clone(), write.instrument(span)).await
+                }
+                None => self.node.write_as_leader(fwd.command, deadline).await,
+            }
         } else {
             Err(ClusterError::unavailable("not the leader", self.node.leader_hint()))
         };

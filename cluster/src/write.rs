@@ -105,8 +105,12 @@ impl ClusterNode {
         let mut client = self.leader_client(leader).await?;
         let payload = codec::encode(&ForwardRequest { command: command.clone() })
             .map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        let mut request = tonic::Request::new(payload);
+        if let Some(id) = crate::request_id::current().and_then(|id| id.parse().ok()) {
+            request.metadata_mut().insert(crate::request_id::HEADER, id);
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let reply = match tokio::time::timeout(remaining, client.forward(payload)).await {
+        let reply = match tokio::time::timeout(remaining, client.forward(request)).await {
             Err(_) => return Err(ClusterError::MaybeCommitted),
             Ok(Err(status)) if never_sent(&status) => {
                 return Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), self.leader_hint()))

@@ -1,5 +1,5 @@
 //! What a node's configuration declares (the seeds' `resource_pools`,
-//! `multi_tenancy`, `burst_capacity` and `cost_tracking`), and the commands
+//! `multi_tenancy`, `burst_capacity`, `cost_tracking` and `observability`), and the commands
 //! that bring a cluster's replicated state in line with it.
 //!
 //! The policy, like etcd's `--initial-cluster`: configuration seeds a cluster,
@@ -8,7 +8,8 @@
 //! never overwritten by a new leader's file; a declared pool is created when no
 //! pool of that id exists (a deleted pool keeps its id, so it stays deleted).
 
-use crate::command::{Command, CreatePool, SetSettings};
+use crate::command::{Command, CreatePool, SetObservability, SetSettings};
+use crate::observability::ObservabilitySettings;
 use crate::settings::Settings;
 use crate::state::State;
 
@@ -16,6 +17,7 @@ use crate::state::State;
 pub struct Bootstrap {
     pub settings: Settings,
     pub pools: Vec<CreatePool>,
+    pub observability: ObservabilitySettings,
 }
 
 impl Bootstrap {
@@ -25,6 +27,10 @@ impl Bootstrap {
         let mut out = Vec::new();
         if *state.settings() == Settings::default() && self.settings != Settings::default() {
             out.push(Command::SetSettings(SetSettings { settings: self.settings }));
+        }
+        let default_obs = ObservabilitySettings::default();
+        if *state.observability() == default_obs && self.observability != default_obs {
+            out.push(Command::SetObservability(SetObservability { settings: self.observability.clone() }));
         }
         for pool in &self.pools {
             if state.pool(&pool.id).is_none() {
@@ -61,10 +67,12 @@ mod tests {
     fn declared_pools_and_settings_are_proposed_once_and_then_left_alone() {
         let mut settings = Settings::default();
         settings.burst_capacity.require_approval = true;
-        let boot = Bootstrap { settings, pools: vec![pool("a"), pool("b")] };
+        let mut observability = ObservabilitySettings::default();
+        observability.history.sample_interval_ms = 5_000;
+        let boot = Bootstrap { settings, pools: vec![pool("a"), pool("b")], observability };
         let mut state = State::default();
         let first = boot.pending(&state);
-        assert_eq!(first.len(), 3, "settings and two pools: {first:?}");
+        assert_eq!(first.len(), 4, "settings, observability and two pools: {first:?}");
         for (i, c) in first.into_iter().enumerate() {
             state.apply(i as u64 + 1, &Proposal { at_ms: 1_000, command: c });
         }

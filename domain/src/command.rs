@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::autoscale::ScalingPolicy;
 use crate::ids::{BurstId, JobId, PoolId, TenantId, WorkerId};
 use crate::model::{JobOptions, JobSpec, Quota, RunEnding, RunUsage};
+use crate::observability::ObservabilitySettings;
 use crate::pool::{PoolKind, WorkerShape};
 use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
@@ -47,12 +48,17 @@ pub enum Command {
     RecordScaling(RecordScaling),
     DeregisterWorker(DeregisterWorker),
     Tick(Tick),
+    SetObservability(SetObservability),
+    RecordSamples(RecordSamples),
 }
 
 impl Command {
     /// The lowest cluster protocol version whose members can apply this command.
     pub fn min_version(&self) -> u32 {
-        1
+        match self {
+            Command::SetObservability(_) | Command::RecordSamples(_) => 2,
+            _ => 1,
+        }
     }
 
     /// A short name for logs and metrics.
@@ -81,6 +87,8 @@ impl Command {
             Command::RecordScaling(_) => "record_scaling",
             Command::DeregisterWorker(_) => "deregister_worker",
             Command::Tick(_) => "tick",
+            Command::SetObservability(_) => "set_observability",
+            Command::RecordSamples(_) => "record_samples",
         }
     }
 }
@@ -284,3 +292,14 @@ pub struct DeregisterWorker {
 /// jobs, cost and SLA buckets. The leader proposes it periodically.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tick {}
+
+/// Replaces the observability settings (validated inside apply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetObservability {
+    pub settings: ObservabilitySettings,
+}
+
+/// The leader's periodic metric sample. It carries nothing but the proposal's
+/// time: `apply` computes every value from the state (see `crate::sampling`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSamples {}

@@ -11,6 +11,7 @@
 //!    dispatch::solve(&state, now, previous, n) -> Decision  -> AssignJobs
 //!    autoscale::should_scale(&state, pool, now) -> ScaleDecision -> RecordScaling
 //!    every second or so                                      -> Tick
+//!    every history.sample_interval_ms (state.sample_due)     -> RecordSamples
 //!
 //!  SubmitJob -> admission (valid? queued bound? quota+burst?) -> fair queue
 //!    -> AssignJobs (fencing token = log index) -> StartJob -> FinishJob
@@ -33,6 +34,9 @@
 //! - [`sla`]: wait targets and compliance; [`explain`]: why a job is pending.
 //! - [`bootstrap`]: the commands that seed a cluster from its configuration.
 //! - [`table`]: the job store; [`snapshot`]: the versioned encoding of the state.
+//! - [`observability`]: replicated observability settings (history sampler,
+//!   Grafana, alerting); [`sampling`]: what `RecordSamples` records per pool and
+//!   tenant; [`history`]: the bounded, downsampled series it records into.
 
 mod apply;
 pub mod autoscale;
@@ -43,11 +47,14 @@ pub mod cost;
 pub mod cost_report;
 pub mod dispatch;
 pub mod explain;
+pub mod history;
 pub mod ids;
 pub mod model;
+pub mod observability;
 pub mod outcome;
 pub mod placement;
 pub mod pool;
+pub mod sampling;
 pub mod settings;
 pub mod sla;
 pub mod snapshot;

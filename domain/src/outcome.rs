@@ -5,6 +5,7 @@ use crate::burst::Burst;
 use crate::ids::{JobId, TenantId, WorkerId};
 use crate::model::{Job, Tenant, Worker};
 use crate::pool::Pool;
+use crate::observability::ObservabilitySettings;
 use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,9 @@ pub enum Outcome {
     PoolUpdated(Pool),
     WorkerDeregistered(WorkerId),
     Ticked(TickReport),
+    ObservabilitySet(ObservabilitySettings),
+    /// How many pool and tenant series one `RecordSamples` added to.
+    SamplesRecorded { pools: u32, tenants: u32 },
 }
 
 /// What one `Tick` did.

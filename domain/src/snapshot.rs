@@ -2,17 +2,44 @@
 //! state hash.
 //!
 //! Layout: `b"HODEISM\0"`, a little-endian `u32` format version, then the
-//! bincode-2 (standard config) encoding of [`State`]. A reader that meets a
-//! newer version refuses it with a clear error instead of misreading it.
+//! bincode-2 (standard config) encoding of [`State`] (the format-2 body), then,
+//! from format 3 on, the encoding of the [`Additions`] made since. A reader
+//! that meets a newer version refuses it with a clear error instead of
+//! misreading it.
+//!
+//! Migration chain: a format-2 snapshot is the format-3 layout without the
+//! additions; it decodes with default observability settings and an empty
+//! metric history, so a node upgraded from format 2 loads its old snapshot.
 
+use serde::{Deserialize, Serialize};
+
+use crate::observability::ObservabilitySettings;
+use crate::sampling::MetricHistory;
 use crate::state::State;
 
 const MAGIC: &[u8; 8] = b"HODEISM\0";
 /// The format this build writes. History: 1, the first pre-release layout
 /// (tenants, jobs, workers); 2, the full domain (settings, fair queue, pools,
-/// bursts, cost and SLA ledgers). Version 1 was never released, so no decoder
+/// bursts, cost and SLA ledgers); 3, observability settings and the metric
+/// history after the format-2 body. Version 1 was never released, so no decoder
 /// is kept for it: a v1 snapshot is refused with a clear error.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format this build still reads.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
+
+/// What format 3 added after the format-2 body. New fields of later formats go
+/// into a new struct after this one, never into it.
+#[derive(Serialize, Deserialize)]
+struct Additions {
+    observability: ObservabilitySettings,
+    history: MetricHistory,
+}
+
+#[derive(Serialize)]
+struct AdditionsRef<'a> {
+    observability: &'a ObservabilitySettings,
+    history: &'a MetricHistory,
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
@@ -26,7 +53,7 @@ impl std::fmt::Display for DecodeError {
         match self {
             DecodeError::BadMagic => write!(f, "not a hodei state snapshot (bad magic)"),
             DecodeError::UnsupportedVersion(v) => {
-                write!(f, "state snapshot format {v} is not readable by this build (it reads {FORMAT_VERSION})")
+                write!(f, "state snapshot format {v} is not readable by this build (it reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})")
             }
             DecodeError::Corrupt(e) => write!(f, "state snapshot does not decode: {e}"),
         }
@@ -36,8 +63,11 @@ impl std::fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 pub(crate) fn encode_body(state: &State) -> Vec<u8> {
-    bincode::serde::encode_to_vec(state, bincode::config::standard())
-        .expect("encoding a State into a Vec cannot fail")
+    let config = bincode::config::standard();
+    let mut body = bincode::serde::encode_to_vec(state, config).expect("encoding a State into a Vec cannot fail");
+    let additions = AdditionsRef { observability: &state.observability, history: &state.history };
+    body.extend(bincode::serde::encode_to_vec(&additions, config).expect("encoding into a Vec cannot fail"));
+    body
 }
 
 pub fn encode(state: &State) -> Vec<u8> {
@@ -54,12 +84,19 @@ pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
         return Err(DecodeError::BadMagic);
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError::UnsupportedVersion(version));
     }
-    let (mut state, used): (State, usize) =
-        bincode::serde::decode_from_slice(&bytes[12..], bincode::config::standard())
-            .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let config = bincode::config::standard();
+    let corrupt = |e: bincode::error::DecodeError| DecodeError::Corrupt(e.to_string());
+    let (mut state, mut used): (State, usize) = bincode::serde::decode_from_slice(&bytes[12..], config).map_err(corrupt)?;
+    if version >= 3 {
+        let (additions, n): (Additions, usize) =
+            bincode::serde::decode_from_slice(&bytes[12 + used..], config).map_err(corrupt)?;
+        state.observability = additions.observability;
+        state.history = additions.history;
+        used += n;
+    }
     if used != bytes.len() - 12 {
         return Err(DecodeError::Corrupt(format!("{} trailing bytes", bytes.len() - 12 - used)));
     }

@@ -9,7 +9,9 @@ use crate::cost::CostLedger;
 use crate::ids::{BurstId, JobId, PoolId, TenantId, WorkerId};
 use crate::model::{Job, Tenant, Usage, Worker};
 use crate::outcome::Outcome;
+use crate::observability::ObservabilitySettings;
 use crate::pool::Pool;
+use crate::sampling::MetricHistory;
 use crate::settings::Settings;
 use crate::sla::SlaLedger;
 use crate::table::JobTable;
@@ -53,6 +55,12 @@ pub struct State {
     pub(crate) live_bursts: BTreeMap<TenantId, BurstId>,
     pub(crate) cost: CostLedger,
     pub(crate) sla: SlaLedger,
+    /// Added in snapshot format 3: encoded after the format-2 body (see
+    /// [`crate::snapshot`]), so a format-2 snapshot still decodes.
+    #[serde(skip)]
+    pub(crate) observability: ObservabilitySettings,
+    #[serde(skip)]
+    pub(crate) history: MetricHistory,
 }
 
 impl State {
@@ -84,6 +92,8 @@ impl State {
             Command::RecordScaling(c) => apply::scale::automatic(self, now, c),
             Command::DeregisterWorker(c) => apply::worker::deregister(self, now, c),
             Command::Tick(_) => apply::tick::tick(self, now),
+            Command::SetObservability(c) => apply::observability::set(self, c),
+            Command::RecordSamples(c) => apply::observability::record(self, now, c),
         };
         // A rejected command leaves the state exactly as it was, clock included.
         if !matches!(outcome, Outcome::Rejected(_)) {
@@ -192,6 +202,21 @@ impl State {
     /// Queued jobs that want `pool` specifically (`None`: any pool).
     pub fn pending_for_pool(&self, pool: Option<&PoolId>) -> u64 {
         self.pending_by_pool.get(&pool.cloned()).copied().unwrap_or(0)
+    }
+
+    pub fn observability(&self) -> &ObservabilitySettings {
+        &self.observability
+    }
+
+    /// The replicated metric history (see [`crate::sampling`]).
+    pub fn metric_history(&self) -> &MetricHistory {
+        &self.history
+    }
+
+    /// Is a `RecordSamples` due at `now` (sampling on, the interval elapsed)?
+    pub fn sample_due(&self, now_ms: u64) -> bool {
+        let h = &self.observability.history;
+        h.enabled && self.history.last_sample_ms.is_none_or(|last| now_ms >= last.saturating_add(h.sample_interval_ms))
     }
 
     pub fn cost_ledger(&self) -> &CostLedger {

@@ -1,6 +1,8 @@
-//! Golden bytes for the state snapshot (format 2). The fixture was written by
-//! this code from the scenario below; `HODEI_BLESS=1` rewrites it (only when the
-//! format version bumps, keeping a decoder for the old one).
+//! Golden bytes for the state snapshot (formats 2 and 3). Each fixture was
+//! written from the scenarios below by the build of its format;
+//! `HODEI_BLESS=1` rewrites the current format's fixture (only when the format
+//! version bumps, keeping a decoder for the old one). The format-2 fixture is
+//! never rewritten: it is what an upgraded node finds on disk.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,19 +31,58 @@ fn scenario() -> State {
     s
 }
 
+/// The format-2 scenario, then what format 3 added: observability settings
+/// and three history samples.
+fn scenario_v3() -> State {
+    let mut s = scenario();
+    let mut settings = observability::ObservabilitySettings::default();
+    settings.history.sample_interval_ms = 10_000;
+    settings.grafana.url = "https://grafana.example:3000".into();
+    let start = 1_763_800_000_000 + 11 * 30_000;
+    s.apply(11, &Proposal { at_ms: start, command: Command::SetObservability(SetObservability { settings }) });
+    for i in 0..3u64 {
+        s.apply(12 + i, &Proposal { at_ms: start + (i + 1) * 10_000, command: Command::RecordSamples(RecordSamples {}) });
+    }
+    s
+}
+
+fn fixture(name: &str) -> (PathBuf, Option<Vec<u8>>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let bytes = std::fs::read(&path).ok();
+    (path, bytes)
+}
+
 #[test]
-fn snapshot_v2_bytes_are_stable_decode_and_re_encode_identically() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/state-v2.snap");
-    let bytes = snapshot::encode(&scenario());
+fn snapshot_v3_bytes_are_stable_decode_and_re_encode_identically() {
+    let state = scenario_v3();
+    assert_eq!(state.metric_history().pool(&PoolId("pool-default".into())).map(|s| s.len()), Some(3));
+    let bytes = snapshot::encode(&state);
+    let (path, golden) = fixture("state-v3.snap");
     if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &bytes).unwrap();
     }
-    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run once with HODEI_BLESS=1)", path.display()));
-    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 2");
+    let golden = golden.or_else(|| std::fs::read(&path).ok()).unwrap_or_else(|| panic!("{}: missing (run once with HODEI_BLESS=1)", path.display()));
+    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 3");
     let decoded = snapshot::decode(&golden).unwrap();
     assert_eq!(snapshot::encode(&decoded), golden);
-    assert_eq!(decoded, scenario());
+    assert_eq!(decoded, state);
+    assert_eq!(decoded.observability().history.sample_interval_ms, 10_000);
+}
+
+#[test]
+fn a_format_2_snapshot_from_an_older_build_still_loads() {
+    let (path, golden) = fixture("state-v2.snap");
+    let golden = golden.unwrap_or_else(|| panic!("{} is missing", path.display()));
+    assert_eq!(u32::from_le_bytes([golden[8], golden[9], golden[10], golden[11]]), 2);
+    let decoded = snapshot::decode(&golden).unwrap();
+    assert_eq!(decoded, scenario(), "the old body decodes to the same state, with default additions");
+    assert_eq!(*decoded.observability(), observability::ObservabilitySettings::default());
+    assert_eq!(decoded.metric_history().points(), 0);
     assert_eq!(decoded.job(JobId(2)).unwrap().state, JobState::Succeeded);
+    // Re-encoded, it is written in the current format and reads back the same.
+    let upgraded = snapshot::encode(&decoded);
+    assert_eq!(u32::from_le_bytes([upgraded[8], upgraded[9], upgraded[10], upgraded[11]]), snapshot::FORMAT_VERSION);
+    assert_eq!(snapshot::decode(&upgraded).unwrap(), decoded);
 }
 
 #[test]
@@ -49,5 +90,7 @@ fn an_older_or_newer_format_is_refused_clearly() {
     let mut bytes = snapshot::encode(&State::default());
     bytes[8] = 1;
     assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(1)));
+    bytes[8] = 4;
+    assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(4)));
     assert_eq!(snapshot::decode(b"nope"), Err(snapshot::DecodeError::BadMagic));
 }

@@ -143,7 +143,8 @@ async fn serve_rest(listener: TcpListener, app: App, metrics: Metrics, max_body:
     let router = hodei_api::rest::router(app.clone(), max_body)
         .merge(metrics.router(app.cluster.clone()))
         .route("/api/v1/metrics/prometheus", prometheus)
-        .layer(axum::middleware::from_fn_with_state(metrics, hodei_api::metrics::track));
+        .layer(axum::middleware::from_fn_with_state(metrics, hodei_api::metrics::track))
+        .layer(axum::middleware::from_fn(hodei_api::request_id::track));
     if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(until_stopped(stop)).await {
         tracing::error!(error = %e, "REST server stopped");
     }
@@ -169,7 +170,7 @@ async fn serve_grpc(listener: TcpListener, app: App, metrics: Metrics, stop: wat
     // delayed ACK (40 ms per unary call, seen with `hodei bench submit`).
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
-        .add_routes(metrics.instrument_grpc(hodei_api::grpc::routes(app)))
+        .add_routes(metrics.instrument_grpc(hodei_api::request_id::instrument_grpc(hodei_api::grpc::routes(app))))
         .add_service(health_service)
         .add_service(v1)
         .add_service(v1alpha)

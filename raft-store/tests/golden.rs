@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hodei_domain::command::CreateTenant;
+use hodei_domain::command::{CreateTenant, RecordSamples};
 use hodei_domain::{Command, Proposal, Quota, State};
 use hodei_raft_store::log::record::{self, Record};
 use hodei_raft_store::{snapshot_file, Entry, LogId, NodeInfo, SnapshotMeta, StoredMembership, Vote};
@@ -65,25 +65,44 @@ fn wal_v1_bytes_are_stable_and_decode() {
     assert_eq!(decoded.records, records());
 }
 
-/// The snapshot file is envelope format 1 around the domain state at the
-/// domain's own format version (2 here; the domain's golden test pins that body).
-#[test]
-fn snapshot_v1_with_state_v2_bytes_are_stable_and_decode() {
-    assert_eq!(hodei_domain::snapshot::FORMAT_VERSION, 2, "a new domain format needs a new fixture beside this one");
+fn tenant_state() -> State {
     let mut state = State::default();
     state.apply(3, &Proposal {
         at_ms: 1_763_800_000_000,
         command: Command::CreateTenant(CreateTenant { name: "tenant-a".into(), email: "admin@tenant-a.com".into(), quota: None }),
     });
-    let meta = SnapshotMeta {
+    state
+}
+
+fn snapshot_meta() -> SnapshotMeta {
+    SnapshotMeta {
         last_log_id: Some(log_id(3)),
         last_membership: StoredMembership::new(Some(log_id(1)), members()),
         snapshot_id: "1-3-0".into(),
-    };
-    let bytes = snapshot_file::encode(&meta, &hodei_domain::snapshot::encode(&state));
-    check("snapshot-v1-state-v2.snap", &bytes);
+    }
+}
+
+/// The snapshot file is envelope format 1 around the domain state at the
+/// domain's own format version (3 here; the domain's golden test pins that body).
+#[test]
+fn snapshot_v1_with_state_v3_bytes_are_stable_and_decode() {
+    assert_eq!(hodei_domain::snapshot::FORMAT_VERSION, 3, "a new domain format needs a new fixture beside this one");
+    let mut state = tenant_state();
+    state.apply(4, &Proposal { at_ms: 1_763_800_015_000, command: Command::RecordSamples(RecordSamples {}) });
+    let bytes = snapshot_file::encode(&snapshot_meta(), &hodei_domain::snapshot::encode(&state));
+    check("snapshot-v1-state-v3.snap", &bytes);
+    let stored = std::fs::read(golden("snapshot-v1-state-v3.snap")).unwrap();
+    let (found, body) = snapshot_file::decode(&stored).unwrap();
+    assert_eq!(found, snapshot_meta());
+    assert_eq!(hodei_domain::snapshot::decode(body).unwrap(), state);
+}
+
+/// A snapshot file an older build wrote (domain format 2) still loads after an
+/// upgrade. This fixture is never rewritten.
+#[test]
+fn snapshot_v1_with_state_v2_from_an_older_build_still_decodes() {
     let stored = std::fs::read(golden("snapshot-v1-state-v2.snap")).unwrap();
     let (found, body) = snapshot_file::decode(&stored).unwrap();
-    assert_eq!(found, meta);
-    assert_eq!(hodei_domain::snapshot::decode(body).unwrap(), state);
+    assert_eq!(found, snapshot_meta());
+    assert_eq!(hodei_domain::snapshot::decode(body).unwrap(), tenant_state());
 }

@@ -272,9 +272,10 @@ async fn pools_cost_metrics_workers_cluster_health_and_reflection() {
     let r = cost_l.get_recommendations(authed(pb::GetRecommendationsRequest::default(), &acme_token)).await;
     must_fail(r, Code::PermissionDenied, "recommendations span tenants");
     let (mut met_l, mut met_f) = (MetricsServiceClient::new(lch.clone()), MetricsServiceClient::new(fch.clone()));
-    let tm = met_f.get_tenant_metrics(authed(pb::GetTenantMetricsRequest { tenant_id: acme, read: None }, &acme_token)).await.expect("own").into_inner();
-    assert!(tm.view.expect("a view").fields.contains_key("sla_last_day"));
-    let r = met_l.get_tenant_metrics(authed(pb::GetTenantMetricsRequest { tenant_id: globex, read: None }, &acme_token)).await;
+    let tm = met_f.get_tenant_metrics(authed(pb::GetTenantMetricsRequest { tenant_id: acme, ..Default::default() }, &acme_token)).await.expect("own").into_inner();
+    let view = tm.view.expect("a view");
+    assert!(view.fields.contains_key("sla_last_day") && view.fields.contains_key("history"), "{view:?}");
+    let r = met_l.get_tenant_metrics(authed(pb::GetTenantMetricsRequest { tenant_id: globex, ..Default::default() }, &acme_token)).await;
     must_fail(r, Code::NotFound, "another tenant's metrics");
     met_l.get_costs(authed(pb::GetCostsRequest::default(), &admin)).await.expect("costs");
     let h = pb::GetHistoryRequest { pool_id: "gpu".into(), start: 0, end: 7_200_000, step: 0, read: None };

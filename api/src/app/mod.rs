@@ -2,6 +2,7 @@
 //! building domain commands, and turning outcomes into answers. No rule lives in
 //! a handler, so REST and gRPC cannot drift apart.
 
+pub mod observability;
 pub mod pools;
 pub mod reports;
 pub mod tenancy;

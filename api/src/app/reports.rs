@@ -80,24 +80,15 @@ pub struct SlaBody {
     pub report: SlaReport,
 }
 
-/// One point of `GET /api/v1/metrics/historical`: an hour (or `step`) of the ledgers.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct HistoryPoint {
-    pub at_ms: u64,
-    pub job_cost_nanos: u64,
-    pub idle_cost_nanos: u64,
-    pub attempts: u64,
-    pub run_ms: u64,
-    pub idle_ms: u64,
-}
-
-/// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use and last day's cost and SLA.
+/// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use, last day's
+/// cost and SLA, and its sampled history.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TenantMetrics {
     pub tenant_id: u64,
     pub quota: crate::dto::tenancy::QuotaView,
     pub cost_last_day: CostReportBody,
     pub sla_last_day: SlaBody,
+    pub history: crate::dto::observability::HistoryBody,
 }
 
 const HOUR_MS: u64 = hodei_domain::cost::HOUR_MS;
@@ -260,29 +251,17 @@ impl App {
         .await
     }
 
-    /// The quota read at `c`; cost and SLA from the same node's copy right after.
-    pub async fn tenant_metrics(&self, p: &Principal, id: u64, c: Consistency) -> Result<Read<TenantMetrics>, ApiError> {
+    /// The quota read at `c`; cost, SLA and the sampled history (the last hour
+    /// by default) from the same node's copy right after.
+    pub async fn tenant_metrics(&self, p: &Principal, id: u64, window: (Option<u64>, Option<u64>, Option<u64>), c: Consistency) -> Result<Read<TenantMetrics>, ApiError> {
         let quota = self.get_quota(p, id, c).await?;
         let spec = ReportSpec { tenant_id: Some(id), ..ReportSpec::default() };
         let cost_last_day = self.cost_report(p, spec, Consistency::Stale).await?.value;
         let sla_last_day = self.sla(p, Some(id), None, Consistency::Stale).await?.value;
-        let value = TenantMetrics { tenant_id: id, quota: quota.value, cost_last_day, sla_last_day };
+        let (start, end, step) = window;
+        let history = self.tenant_history(p, id, start, end, step, Consistency::Stale).await?.value;
+        let value = TenantMetrics { tenant_id: id, quota: quota.value, cost_last_day, sla_last_day, history };
         Ok(Read { value, meta: quota.meta })
-    }
-
-    /// Hourly (or `step`) points of a pool's job and idle cost in `[start, end)`.
-    pub async fn history(&self, p: &Principal, pool: String, start: u64, end: u64, step: u64, c: Consistency) -> Result<Read<Vec<HistoryPoint>>, ApiError> {
-        if !p.sees_all() {
-            return Err(ApiError::forbidden("pool history spans tenants: admin or viewer role needed"));
-        }
-        let pool = super::pools::pool_id(&pool)?;
-        if step < HOUR_MS || step % HOUR_MS != 0 {
-            return Err(ApiError::invalid_field("step", "whole hours, in ms (3600000, 7200000, ...)"));
-        }
-        if end <= start || (end - start) / step > 10_000 {
-            return Err(ApiError::invalid_field("end", "after start, at most 10000 steps later"));
-        }
-        self.read(c, |s| Ok(history(s, &pool, start, end, step))).await
     }
 }
 
@@ -316,32 +295,4 @@ fn queue_status(s: &State, p: &Principal) -> QueueStatus {
     }
     let queued_jobs = if p.sees_all() { s.queued_jobs() } else { tenants.iter().map(|t| t.queued).sum() };
     QueueStatus { queued_jobs, tenants, pools }
-}
-
-fn history(s: &State, pool: &PoolId, start: u64, end: u64, step: u64) -> Vec<HistoryPoint> {
-    let mut points: BTreeMap<u64, HistoryPoint> = BTreeMap::new();
-    let slot = |hour: u64| start + (hour.saturating_sub(start) / step) * step;
-    let ledger = s.cost_ledger();
-    for ((hour, _, p), b) in ledger.jobs.range((start - start % HOUR_MS, TenantId(0), PoolId(String::new()))..) {
-        if *hour >= end {
-            break;
-        }
-        if p == pool && *hour >= start {
-            let pt = points.entry(slot(*hour)).or_insert_with(|| HistoryPoint { at_ms: slot(*hour), ..Default::default() });
-            pt.job_cost_nanos = pt.job_cost_nanos.saturating_add(b.cost_nanos);
-            pt.attempts += b.attempts;
-            pt.run_ms += b.run_ms;
-        }
-    }
-    for ((hour, p), b) in ledger.idle.range((start - start % HOUR_MS, pool.clone())..) {
-        if *hour >= end {
-            break;
-        }
-        if p == pool && *hour >= start {
-            let pt = points.entry(slot(*hour)).or_insert_with(|| HistoryPoint { at_ms: slot(*hour), ..Default::default() });
-            pt.idle_cost_nanos = pt.idle_cost_nanos.saturating_add(b.cost_nanos);
-            pt.idle_ms += b.idle_ms;
-        }
-    }
-    points.into_values().collect()
 }

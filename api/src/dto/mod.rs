@@ -2,6 +2,7 @@
 //! [`validate`](CreateTenantBody::validate) bounds every string and list before
 //! anything is proposed.
 
+pub mod observability;
 pub mod pools;
 pub mod tenancy;
 

@@ -64,18 +64,18 @@ impl CostService for Services {
 
 #[tonic::async_trait]
 impl MetricsService for Services {
-    async fn get_history(&self, req: Request<pb::GetHistoryRequest>) -> Reply<pb::ViewListReply> {
+    async fn get_history(&self, req: Request<pb::GetHistoryRequest>) -> Reply<pb::ViewReply> {
         let p = principal(&self.app, &req)?;
         let r = req.into_inner();
-        let step = if r.step == 0 { hodei_domain::cost::HOUR_MS } else { r.step };
-        let read = self.app.history(&p, r.pool_id, r.start, r.end, step, convert::consistency(r.read)).await?;
-        Ok(Response::new(view::list_reply(read)?))
+        let read = self.app.pool_history(&p, &r.pool_id, unset(r.start), unset(r.end), unset(r.step), convert::consistency(r.read)).await?;
+        Ok(Response::new(view::reply(read)?))
     }
 
     async fn get_tenant_metrics(&self, req: Request<pb::GetTenantMetricsRequest>) -> Reply<pb::ViewReply> {
         let p = principal(&self.app, &req)?;
         let r = req.into_inner();
-        let read = self.app.tenant_metrics(&p, r.tenant_id, convert::consistency(r.read)).await?;
+        let window = (unset(r.start), unset(r.end), unset(r.step));
+        let read = self.app.tenant_metrics(&p, r.tenant_id, window, convert::consistency(r.read)).await?;
         Ok(Response::new(view::reply(read)?))
     }
 
@@ -84,4 +84,9 @@ impl MetricsService for Services {
         let read = self.app.cost_reports(&p, convert::consistency(req.into_inner().read)).await?;
         Ok(Response::new(view::list_reply(read)?))
     }
+}
+
+/// proto3 has no "absent" for scalars: 0 means "the default" (see the proto).
+fn unset(v: u64) -> Option<u64> {
+    (v != 0).then_some(v)
 }

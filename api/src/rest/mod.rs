@@ -5,6 +5,7 @@ mod cluster;
 mod extract;
 mod health;
 mod jobs;
+mod observability;
 mod pools;
 mod reports;
 mod tenancy;
@@ -60,8 +61,9 @@ pub fn router(app: App, max_body_bytes: usize) -> Router {
         .route("/api/v1/cost-optimization/breakdown", get(reports::breakdown))
         .route("/api/v1/cost-optimization/recommendations", get(reports::recommendations))
         .route("/api/v1/cost-reports", get(reports::list_reports))
-        .route("/api/v1/metrics/historical", get(reports::history))
-        .route("/api/v1/metrics/tenants/{id}", get(reports::tenant_metrics))
+        .route("/api/v1/metrics/historical", get(observability::history))
+        .route("/api/v1/metrics/tenants/{id}", get(observability::tenant_metrics))
+        .route("/api/v1/observability/config", get(observability::get_config).post(observability::set_config))
         .route("/api/v1/metrics/costs", get(reports::costs))
         .route("/api/v1/jobs/{id}/logs", get(workers::logs))
         .route("/api/v1/workers", get(workers::list))

@@ -1,4 +1,4 @@
-//! Read-only reports: queue, explain, SLA, cost and the metric series.
+//! Read-only reports: queue, explain, SLA and cost.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -46,19 +46,6 @@ pub(super) struct BreakdownQuery {
     tenant_id: Option<u64>,
     #[serde(default)]
     pool_id: Option<String>,
-    #[serde(default)]
-    consistency: Option<Consistency>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct HistoryQuery {
-    pool_id: String,
-    start: u64,
-    end: u64,
-    /// Milliseconds, whole hours; one hour by default.
-    #[serde(default)]
-    step: Option<u64>,
     #[serde(default)]
     consistency: Option<Consistency>,
 }
@@ -114,16 +101,6 @@ pub(super) async fn breakdown(State(app): State<App>, Auth(p): Auth, ListQuery(q
 
 pub(super) async fn recommendations(State(app): State<App>, Auth(p): Auth, ListQuery(q): ListQuery<PoolQuery>) -> Result<Response, ApiError> {
     Ok(read_response(app.recommendations(&p, q.pool_id, q.consistency.unwrap_or_default()).await?))
-}
-
-pub(super) async fn history(State(app): State<App>, Auth(p): Auth, ListQuery(q): ListQuery<HistoryQuery>) -> Result<Response, ApiError> {
-    let step = q.step.unwrap_or(hodei_domain::cost::HOUR_MS);
-    Ok(read_response(app.history(&p, q.pool_id, q.start, q.end, step, q.consistency.unwrap_or_default()).await?))
-}
-
-/// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use and last day's cost and SLA.
-pub(super) async fn tenant_metrics(State(app): State<App>, Auth(p): Auth, Id(id): Id, ReadConsistency(c): ReadConsistency) -> Result<Response, ApiError> {
-    Ok(read_response(app.tenant_metrics(&p, id, c).await?))
 }
 
 /// `GET /api/v1/metrics/costs`: the caller's standing cost reports.

@@ -5,6 +5,7 @@
 pub(crate) mod assign;
 pub(crate) mod burst;
 pub(crate) mod job;
+pub(crate) mod observability;
 pub(crate) mod pool;
 pub(crate) mod report;
 pub(crate) mod scale;

@@ -45,7 +45,7 @@ impl DomainSettings {
         } else {
             Vec::new()
         };
-        Ok(Bootstrap { settings: s, pools })
+        Ok(Bootstrap { settings: s, pools, observability: self.observability.replicated()? })
     }
 }
 

@@ -160,6 +160,54 @@ impl Default for Prometheus {
 pub struct Observability {
     pub grafana: Grafana,
     pub alerting: Alerting,
+    /// The replicated metric history's sampler (see `docs/observability.md`).
+    pub history: History,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct History {
+    pub enabled: bool,
+    pub sample_interval_ms: u64,
+    pub retention_hours: u32,
+    pub max_tenant_series: u32,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        let h = hodei_domain::observability::ObservabilitySettings::default().history;
+        History {
+            enabled: h.enabled,
+            sample_interval_ms: h.sample_interval_ms,
+            retention_hours: h.retention_hours,
+            max_tenant_series: h.max_tenant_series,
+        }
+    }
+}
+
+impl Observability {
+    /// The replicated part of this section (everything but Grafana's API key),
+    /// validated; a bad key is named as `observability.<key>`.
+    pub fn replicated(&self) -> Result<hodei_domain::observability::ObservabilitySettings, ConfigError> {
+        use hodei_domain::observability::{AlertingSettings, GrafanaSettings, HistorySettings, ObservabilitySettings};
+        let (g, a, h) = (&self.grafana, &self.alerting, &self.history);
+        let s = ObservabilitySettings {
+            history: HistorySettings {
+                enabled: h.enabled,
+                sample_interval_ms: h.sample_interval_ms,
+                retention_hours: h.retention_hours,
+                max_tenant_series: h.max_tenant_series,
+            },
+            grafana: GrafanaSettings { enabled: g.enabled, url: g.url.clone(), dashboards_dir: g.dashboards_dir.clone() },
+            alerting: AlertingSettings {
+                enabled: a.enabled,
+                prometheus_alerts_dir: a.prometheus_alerts_dir.clone(),
+                alertmanager_url: a.alertmanager_url.clone(),
+            },
+        };
+        s.validate().map_err(|e| ConfigError::invalid(format!("observability.{}", e.field), e.message))?;
+        Ok(s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
