@@ -32,11 +32,14 @@ pub struct ApiError {
     pub details: Value,
     /// Seconds after which a retry may succeed (429, 503).
     pub retry_after_s: Option<u64>,
+    /// The log index of the entry the state machine refused, when the refusal
+    /// was decided there (sent as `X-Hodei-Index`).
+    pub index: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into(), details: Value::Null, retry_after_s: None }
+        ApiError { kind, message: message.into(), details: Value::Null, retry_after_s: None, index: None }
     }
     pub fn invalid(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, m)
@@ -106,9 +109,26 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> Value {
-        json!({ "error": { "code": self.code(), "message": self.message, "details": self.details } })
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.message.clone(), details: self.details.clone() } }
     }
+}
+
+/// Every error's JSON body: `{"error": {"code", "message", "details"}}`.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `invalid_argument`, `unauthenticated`, `permission_denied`, `not_found`,
+    /// `conflict`, `quota_exceeded`, `payload_too_large`, `unsupported_media_type`,
+    /// `unavailable`, `maybe_committed` or `internal`.
+    pub code: &'static str,
+    pub message: String,
+    /// The field at fault (`{"field"}`), the quota numbers, or the leader hint.
+    pub details: Value,
 }
 
 impl IntoResponse for ApiError {
@@ -116,6 +136,9 @@ impl IntoResponse for ApiError {
         let mut resp = (self.http_status(), axum::Json(self.body())).into_response();
         if let Some(s) = self.retry_after_s {
             resp.headers_mut().insert("retry-after", HeaderValue::from(s));
+        }
+        if let Some(i) = self.index {
+            resp.headers_mut().insert("x-hodei-index", HeaderValue::from(i));
         }
         resp
     }

@@ -17,17 +17,19 @@ pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 pub const SCAN_BUDGET: usize = 100_000;
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TenantListQuery {
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     #[serde(default)]
     pub cursor: Option<u64>,
@@ -35,17 +37,21 @@ pub struct TenantListQuery {
     pub consistency: Option<Consistency>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobListQuery {
     #[serde(default)]
     pub tenant_id: Option<u64>,
     /// Upper case, as jobs show it: `PENDING`, `RUNNING`, ...
     #[serde(default)]
+    #[param(pattern = "^(PENDING|ASSIGNED|RUNNING|SUCCEEDED|FAILED|CANCELLED|TIMED_OUT|LOST)$")]
     pub state: Option<String>,
     #[serde(default)]
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,62}$")]
     pub pool: Option<String>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     #[serde(default)]
     pub cursor: Option<u64>,
@@ -106,6 +112,9 @@ impl App {
     pub async fn list_jobs(&self, p: &Principal, q: JobListQuery) -> Result<Read<Page<JobBody>>, ApiError> {
         let limit = limit(q.limit)?;
         let state = q.state.as_deref().map(parse_state).transpose()?;
+        if let Some(pool) = &q.pool {
+            crate::dto::check_name("pool", pool)?;
+        }
         let pool = q.pool.clone().map(PoolId);
         let asked = q.tenant_id.map(TenantId);
         // A tenant token lists its own jobs only; naming another tenant finds none.

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 /// Workers renew their lease at least this often.
 pub const LEASE_MS: u64 = hodei_cluster::leader::WORKER_LEASE.as_millis() as u64;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkerBody {
     pub id: u64,
     pub pool: String,

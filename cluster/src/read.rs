@@ -14,6 +14,7 @@ use crate::node::{wait_for_leader, ClusterNode};
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {
     #[default]

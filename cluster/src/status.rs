@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::node::ClusterNode;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterStatus {
     /// The node that answered.
     pub node_id: NodeId,
@@ -26,6 +27,7 @@ pub struct ClusterStatus {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberStatus {
     pub id: NodeId,
     pub peer_addr: String,

@@ -90,6 +90,7 @@ pub fn report(state: &State, period: Period, tenant: Option<TenantId>, pool: Opt
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RecommendationKind {
     /// A pool's workers sit idle: lower `min_size`.
     LowerPoolMinSize { pool: PoolId, to: u32 },
@@ -102,6 +103,7 @@ pub enum RecommendationKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
     pub kind: RecommendationKind,
     pub reason: String,

@@ -10,6 +10,7 @@ use crate::state::State;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PendingReason {
     /// Starting it would take the tenant past quota plus its active burst.
     Quota { resource: String, used: u64, requested: u64, limit: u64 },
@@ -28,6 +29,7 @@ pub enum PendingReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingExplanation {
     pub job: JobId,
     /// Jobs of its tenant ahead of it.

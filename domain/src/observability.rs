@@ -24,6 +24,7 @@ pub const MAX_POOL_SERIES: usize = 100;
 pub const MAX_LOCATION_LEN: usize = 2_048;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistorySettings {
     /// Whether the leader records samples at all.
     pub enabled: bool,
@@ -37,6 +38,7 @@ pub struct HistorySettings {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrafanaSettings {
     pub enabled: bool,
     pub url: String,
@@ -44,6 +46,7 @@ pub struct GrafanaSettings {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertingSettings {
     pub enabled: bool,
     pub prometheus_alerts_dir: String,
@@ -51,6 +54,7 @@ pub struct AlertingSettings {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObservabilitySettings {
     pub history: HistorySettings,
     pub grafana: GrafanaSettings,

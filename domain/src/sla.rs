@@ -66,6 +66,7 @@ pub(crate) fn prune(state: &mut State, horizon_ms: u64, max: usize) -> u32 {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaReport {
     pub started: u64,
     pub met: u64,

@@ -1,5 +1,6 @@
 //! One `hodei server` process.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -24,12 +25,21 @@ pub fn free_port() -> u16 {
 /// A free `ip:port` on a loopback address of this test process's own
 /// (127.x.y.z from the pid; Linux routes all of 127/8 to `lo`). A port found
 /// free and let go can be taken by another process before the node binds it;
-/// on an address no other process uses, that race cannot happen.
+/// on an address no other process uses, that race cannot happen. Within this
+/// process the tests run in parallel and the kernel may hand a released port
+/// out again, so every address handed out is remembered and never repeated.
 pub fn free_addr() -> String {
+    static HANDED_OUT: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
     let pid = std::process::id();
     let ip = std::net::Ipv4Addr::new(127, 100 + (pid % 100) as u8, 1 + ((pid / 100) % 250) as u8, 1 + ((pid / 25_000) % 250) as u8);
-    let l = std::net::TcpListener::bind((ip, 0)).expect("a free port on this process's loopback address");
-    l.local_addr().expect("bound address").to_string()
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind((ip, 0)).expect("a free port on this process's loopback address");
+        let addr = l.local_addr().expect("bound address").to_string();
+        if handed_out.insert(addr.clone()) {
+            return addr;
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -56,9 +56,13 @@ impl App {
     }
 
     async fn write(&self, command: Command) -> Result<(Outcome, u64), ApiError> {
+        let kind = command.kind();
         let written = self.cluster.write(command).await?;
         match written.outcome {
-            Outcome::Rejected(r) => Err(r.into()),
+            Outcome::Rejected(r) => {
+                tracing::debug!(index = written.index, kind, rejection = ?r, "write refused by the state");
+                Err(ApiError { index: Some(written.index), ..r.into() })
+            }
             other => Ok((other, written.index)),
         }
     }

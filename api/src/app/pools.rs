@@ -16,7 +16,7 @@ use crate::error::ApiError;
 
 /// `GET /api/v1/pools/{id}/status`: the pool, its workers by state, and what
 /// the autoscaler would decide now and why.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PoolStatus {
     pub pool: PoolBody,
     pub workers_active: u32,
@@ -26,7 +26,7 @@ pub struct PoolStatus {
     pub autoscaler: ScalingPreview,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ScalingPreview {
     pub from: u32,
     pub to: u32,
@@ -35,7 +35,7 @@ pub struct ScalingPreview {
 }
 
 /// `GET /api/v1/pools/{id}/metrics`: what the autoscaler's triggers read.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PoolMetricsBody {
     pub pool_id: String,
     pub live_workers: u32,

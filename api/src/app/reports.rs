@@ -22,11 +22,12 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 
 /// A cost report request: a named period or a range, optionally one tenant or pool.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSpec {
     /// `last_day` (default), `last_week` or `last_month`; or give `from_ms` and `to_ms`.
     #[serde(default)]
+    #[schema(pattern = "^(last_day|last_week|last_month)$")]
     pub period: Option<String>,
     #[serde(default)]
     pub from_ms: Option<u64>,
@@ -35,10 +36,11 @@ pub struct ReportSpec {
     #[serde(default)]
     pub tenant_id: Option<u64>,
     #[serde(default)]
+    #[schema(schema_with = crate::dto::schema::name_or_null)]
     pub pool_id: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CostReportBody {
     pub id: String,
     pub from_ms: u64,
@@ -55,7 +57,7 @@ pub struct CostReportBody {
     pub run_ms: u64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct QueueStatus {
     pub queued_jobs: u64,
     pub tenants: Vec<TenantQueue>,
@@ -63,7 +65,7 @@ pub struct QueueStatus {
     pub pools: BTreeMap<String, u64>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TenantQueue {
     pub tenant_id: u64,
     pub weight: u32,
@@ -71,7 +73,7 @@ pub struct TenantQueue {
     pub running_jobs: u32,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SlaBody {
     pub tenant_id: Option<u64>,
     pub from_ms: u64,
@@ -82,7 +84,7 @@ pub struct SlaBody {
 
 /// `GET /api/v1/metrics/tenants/{id}`: the tenant's quota use, last day's
 /// cost and SLA, and its sampled history.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TenantMetrics {
     pub tenant_id: u64,
     pub quota: crate::dto::tenancy::QuotaView,

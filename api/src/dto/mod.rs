@@ -4,6 +4,7 @@
 
 pub mod observability;
 pub mod pools;
+pub mod schema;
 pub mod tenancy;
 
 use std::collections::BTreeMap;
@@ -26,11 +27,14 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 pub const MAX_CPU_M: u64 = 1_000_000;
 pub const MAX_MEMORY_MB: u64 = 1 << 20;
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaBody {
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub cpu_m: u64,
+    #[schema(minimum = 1, maximum = 1_048_576_000)]
     pub memory_mb: u64,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_concurrent_jobs: u32,
 }
 
@@ -55,10 +59,12 @@ impl From<&Quota> for QuotaBody {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantBody {
+    #[schema(schema_with = schema::name)]
     pub name: String,
+    #[schema(schema_with = schema::email)]
     pub email: String,
     #[serde(default)]
     pub quota: Option<QuotaBody>,
@@ -67,11 +73,23 @@ pub struct CreateTenantBody {
 impl CreateTenantBody {
     pub fn validate(self) -> Result<hodei_domain::command::CreateTenant, ApiError> {
         check_name("name", &self.name)?;
-        if self.email.len() > MAX_EMAIL || !self.email.contains('@') || self.email.chars().any(char::is_whitespace) {
-            return Err(ApiError::invalid_field("email", "must be an email address of at most 254 bytes"));
-        }
+        check_email(&self.email)?;
         let quota = self.quota.map(QuotaBody::validate).transpose()?;
         Ok(hodei_domain::command::CreateTenant { name: self.name, email: self.email, quota })
+    }
+}
+
+/// An email address as [`schema::EMAIL`] states it.
+pub fn check_email(e: &str) -> Result<(), ApiError> {
+    let b = e.as_bytes();
+    let ok = b.len() >= 3
+        && b.len() <= MAX_EMAIL
+        && b.iter().all(|c| (b'!'..=b'~').contains(c))
+        && b[1..b.len() - 1].contains(&b'@');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field("email", "must be an email address: visible ASCII with an @, at most 254 bytes"))
     }
 }
 
@@ -87,7 +105,7 @@ pub fn check_name(field: &str, name: &str) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TenantBody {
     pub id: u64,
     pub name: String,
@@ -116,25 +134,35 @@ impl From<&Tenant> for TenantBody {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitJobBody {
+    /// The tenant to run it for; a tenant token's own tenant when absent.
     #[serde(default)]
     pub tenant_id: Option<u64>,
+    #[schema(schema_with = schema::command)]
     pub command: Vec<String>,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub cpu_m: u64,
+    #[schema(minimum = 1, maximum = 1_048_576)]
     pub memory_mb: u64,
     #[serde(default)]
+    #[schema(schema_with = schema::name_or_null)]
     pub pool: Option<String>,
     #[serde(default)]
+    #[schema(minimum = -1000, maximum = 1000)]
     pub priority: Option<i32>,
     #[serde(default)]
+    #[schema(schema_with = schema::string_map_or_null)]
     pub env: Option<BTreeMap<String, String>>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 604_800)]
     pub timeout_s: Option<u64>,
     #[serde(default)]
+    #[schema(maximum = 100)]
     pub max_retries: Option<u32>,
     #[serde(default)]
+    #[schema(schema_with = schema::string_map_or_null)]
     pub labels: Option<BTreeMap<String, String>>,
 }
 
@@ -146,8 +174,8 @@ impl SubmitJobBody {
         if self.command[0].is_empty() {
             return Err(ApiError::invalid_field("command", "the program must not be empty"));
         }
-        if self.command.iter().any(|a| a.len() > MAX_ARG_BYTES || a.contains('\0')) {
-            return Err(ApiError::invalid_field("command", "each argument at most 4096 bytes, no NUL"));
+        if self.command.iter().any(|a| a.chars().count() > MAX_ARG_BYTES || a.contains('\0')) {
+            return Err(ApiError::invalid_field("command", "each argument at most 4096 characters, no NUL"));
         }
         if self.cpu_m == 0 || self.cpu_m > MAX_CPU_M {
             return Err(ApiError::invalid_field("cpu_m", "must be between 1 and 1000000"));
@@ -190,8 +218,9 @@ pub(crate) fn check_map(field: &str, m: BTreeMap<String, String>) -> Result<BTre
         return Err(ApiError::invalid_field(field, "at most 64 entries"));
     }
     for (k, v) in &m {
-        if k.is_empty() || k.len() > MAX_KEY_BYTES || v.len() > MAX_VALUE_BYTES || k.contains(['\0', '=']) || v.contains('\0') {
-            return Err(ApiError::invalid_field(field, "keys 1 to 128 bytes without '=' or NUL, values at most 1024 bytes"));
+        let (kn, vn) = (k.chars().count(), v.chars().count());
+        if kn == 0 || kn > MAX_KEY_BYTES || vn > MAX_VALUE_BYTES || k.contains(['\0', '=']) || v.contains('\0') {
+            return Err(ApiError::invalid_field(field, "keys 1 to 128 characters without '=' or NUL, values at most 1024 characters without NUL"));
         }
     }
     Ok(m)
@@ -207,7 +236,7 @@ pub fn check_idempotency_key(key: Option<&str>) -> Result<Option<String>, ApiErr
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct JobBody {
     pub id: u64,
     pub tenant_id: u64,
@@ -270,7 +299,7 @@ impl From<&Job> for JobBody {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberBody {
     pub id: u64,

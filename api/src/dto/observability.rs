@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 /// `POST /api/v1/observability/config`: the keys to change; absent keys keep
 /// their current value. The result is validated as a whole.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObservabilityPatch {
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct ObservabilityPatch {
     pub alerting: Option<AlertingPatch>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryPatch {
     pub enabled: Option<bool>,
@@ -32,7 +32,7 @@ pub struct HistoryPatch {
     pub max_tenant_series: Option<u32>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrafanaPatch {
     pub enabled: Option<bool>,
@@ -40,7 +40,7 @@ pub struct GrafanaPatch {
     pub dashboards_dir: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingPatch {
     pub enabled: Option<bool>,
@@ -81,7 +81,7 @@ impl ObservabilityPatch {
 }
 
 /// One series over `[start_ms, end_ms)` in `step_ms` buckets.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct HistoryBody {
     /// `pool` or `tenant`.
     pub kind: String,
@@ -95,7 +95,7 @@ pub struct HistoryBody {
 }
 
 /// One bucket: how many samples fell in it, and each field's mean and maximum.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct HistoryPointBody {
     pub at_ms: u64,
     pub samples: u32,

@@ -9,6 +9,7 @@ use hodei_domain::autoscale::{parse_duration_ms, ScaleAction, ScalingPolicy, Str
 use hodei_domain::command::{CreatePool, ScalePool, UpdatePool};
 use hodei_domain::{Pool, PoolId, PoolKind, ScalingEvent, WorkerShape};
 
+use super::tenancy::check_reason;
 use super::{check_map, check_name, MAX_CPU_M, MAX_MEMORY_MB};
 use crate::error::ApiError;
 
@@ -16,18 +17,23 @@ use crate::error::ApiError;
 pub const MAX_POLICIES: usize = 16;
 /// Largest pool size accepted.
 pub const MAX_POOL_SIZE: u32 = 10_000;
-/// Longest reason accepted on a manual scale.
-pub const MAX_REASON: usize = 512;
 
 /// A policy in the seeds' form: `trigger: "cpu_utilization > 80"`,
 /// `action: scale_up|scale_down`, `cooldown: "5m"`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
+    #[schema(schema_with = super::schema::name)]
     pub name: String,
+    /// `METRIC OP NUMBER` (`cpu_utilization > 80`, `queue_depth >= 10`), or
+    /// `METRIC = NUMBER` with `action: target_value`.
+    #[schema(max_length = 128)]
     pub trigger: String,
+    /// `scale_up`, `scale_down` or `target_value`.
+    #[schema(max_length = 32)]
     pub action: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::duration_or_null)]
     pub cooldown: Option<String>,
 }
 
@@ -72,6 +78,15 @@ pub fn validate_policies(policies: &[PolicyBody]) -> Result<Vec<ScalingPolicy>, 
     Ok(out)
 }
 
+/// A display name as [`super::schema::DISPLAY_NAME`] states it.
+fn check_display_name(n: &str) -> Result<(), ApiError> {
+    let len = n.chars().count();
+    if len == 0 || len > 128 || n.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("name", "1 to 128 characters, no control characters"));
+    }
+    Ok(())
+}
+
 fn kind(s: &str) -> Result<PoolKind, ApiError> {
     match s {
         "static" => Ok(PoolKind::Static),
@@ -96,26 +111,37 @@ fn sizes(min: u32, max: u32) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePoolBody {
+    #[schema(schema_with = super::schema::name)]
     pub id: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::display_name_or_null)]
     pub name: Option<String>,
     /// `static` (default) or `dynamic`.
     #[serde(default, rename = "type")]
+    #[schema(pattern = "^(static|dynamic)$")]
     pub pool_type: Option<String>,
+    /// At most `max_size`.
     #[serde(default)]
+    #[schema(maximum = 10_000)]
     pub min_size: u32,
+    #[schema(minimum = 1, maximum = 10_000)]
     pub max_size: u32,
     #[serde(default)]
+    #[schema(schema_with = super::schema::string_map_or_null)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// The shape of the workers a provisioner starts; with `worker_memory_mb`, or neither.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub worker_cpu_m: Option<u64>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_048_576)]
     pub worker_memory_mb: Option<u64>,
     /// Dollars per worker-hour.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub worker_hourly_cost: Option<f64>,
     #[serde(default)]
     pub auto_scaling_enabled: bool,
@@ -127,9 +153,7 @@ impl CreatePoolBody {
     pub fn validate(self) -> Result<CreatePool, ApiError> {
         check_name("id", &self.id)?;
         let name = self.name.unwrap_or_else(|| self.id.clone());
-        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-            return Err(ApiError::invalid_field("name", "1 to 128 printable characters"));
-        }
+        check_display_name(&name)?;
         sizes(self.min_size, self.max_size)?;
         let worker_shape = match (self.worker_cpu_m, self.worker_memory_mb) {
             (None, None) => None,
@@ -153,35 +177,41 @@ impl CreatePoolBody {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePoolBody {
     #[serde(default)]
+    #[schema(schema_with = super::schema::display_name_or_null)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 10_000)]
     pub min_size: Option<u32>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub max_size: Option<u32>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::string_map_or_null)]
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub worker_hourly_cost: Option<f64>,
     #[serde(default)]
     pub auto_scaling_enabled: Option<bool>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::duration_or_null)]
     pub scale_up_cooldown: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::duration_or_null)]
     pub scale_down_cooldown: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::duration_or_null)]
     pub min_worker_lifetime: Option<String>,
 }
 
 impl UpdatePoolBody {
     pub fn validate(self, id: PoolId) -> Result<UpdatePool, ApiError> {
         if let Some(n) = &self.name {
-            if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
-                return Err(ApiError::invalid_field("name", "1 to 128 printable characters"));
-            }
+            check_display_name(n)?;
         }
         if let Some(max) = self.max_size {
             sizes(self.min_size.unwrap_or(0), max)?;
@@ -206,10 +236,12 @@ impl UpdatePoolBody {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScalePoolBody {
+    #[schema(maximum = 10_000)]
     pub target_size: u32,
+    #[schema(schema_with = super::schema::reason)]
     pub reason: String,
 }
 
@@ -218,20 +250,18 @@ impl ScalePoolBody {
         if self.target_size > MAX_POOL_SIZE {
             return Err(ApiError::invalid_field("target_size", format!("at most {MAX_POOL_SIZE}")));
         }
-        if self.reason.trim().is_empty() || self.reason.len() > MAX_REASON {
-            return Err(ApiError::invalid_field("reason", format!("1 to {MAX_REASON} bytes")));
-        }
+        check_reason("reason", &self.reason)?;
         Ok(ScalePool { id, target_size: self.target_size, reason: self.reason })
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoliciesBody {
     pub scaling_policies: Vec<PolicyBody>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PoolBody {
     pub id: String,
     pub name: String,
@@ -283,7 +313,7 @@ impl From<&Pool> for PoolBody {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ScalingEventBody {
     pub at_ms: u64,
     pub from: u32,

@@ -6,32 +6,35 @@ use hodei_domain::command::{RequestBurst, UpdateTenant};
 use hodei_domain::model::MAX_WEIGHT;
 use hodei_domain::{Burst, TenantId, Usage};
 
-use super::{QuotaBody, MAX_CPU_M, MAX_EMAIL, MAX_MEMORY_MB};
+use super::{check_email, QuotaBody, MAX_CPU_M, MAX_MEMORY_MB};
 use crate::error::ApiError;
 
 /// Longest reason on a burst request or decision.
 pub const MAX_REASON: usize = 512;
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateTenantBody {
     #[serde(default)]
+    #[schema(schema_with = super::schema::email_or_null)]
     pub email: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub weight: Option<u32>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_queued_jobs: Option<u32>,
     /// Wait target in milliseconds; 0 clears the tenant's own target.
     #[serde(default)]
+    #[schema(maximum = 604_800_000)]
     pub sla_wait_ms: Option<u64>,
 }
 
 impl UpdateTenantBody {
     pub fn validate(self, tenant_id: TenantId) -> Result<UpdateTenant, ApiError> {
         if let Some(e) = &self.email {
-            if e.len() > MAX_EMAIL || !e.contains('@') || e.chars().any(char::is_whitespace) {
-                return Err(ApiError::invalid_field("email", "must be an email address of at most 254 bytes"));
-            }
+            check_email(e)?;
         }
         if self.weight.is_some_and(|w| w == 0 || w > MAX_WEIGHT) {
             return Err(ApiError::invalid_field("weight", format!("must be 1 to {MAX_WEIGHT}")));
@@ -55,7 +58,7 @@ impl UpdateTenantBody {
     }
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UsageBody {
     pub cpu_m: u64,
     pub memory_mb: u64,
@@ -69,7 +72,7 @@ impl From<Usage> for UsageBody {
 }
 
 /// `GET /api/v1/tenants/{id}/quota`: the limits and what is held against them.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct QuotaView {
     pub tenant_id: u64,
     pub quota: QuotaBody,
@@ -83,12 +86,17 @@ pub struct QuotaView {
 }
 
 /// `POST /api/v1/tenants/{id}/burst`, in the seeds' field names.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BurstRequestBody {
+    /// Extra cpu; with `requested_memory_mb`, at least one is positive.
+    #[schema(maximum = 1_000_000)]
     pub requested_cpu_m: u64,
+    #[schema(maximum = 1_048_576)]
     pub requested_memory_mb: u64,
+    #[schema(minimum = 1, maximum = 10_080)]
     pub duration_minutes: u32,
+    #[schema(schema_with = super::schema::reason)]
     pub reason: String,
 }
 
@@ -115,21 +123,22 @@ impl BurstRequestBody {
 }
 
 /// Body of `deny` and `revoke` (optional on `approve`).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     #[serde(default)]
+    #[schema(schema_with = super::schema::reason_or_null)]
     pub reason: Option<String>,
 }
 
 pub fn check_reason(field: &str, r: &str) -> Result<(), ApiError> {
-    if r.trim().is_empty() || r.len() > MAX_REASON || r.contains('\0') {
-        return Err(ApiError::invalid_field(field, format!("1 to {MAX_REASON} bytes")));
+    if r.trim().is_empty() || r.chars().count() > MAX_REASON || r.contains('\0') {
+        return Err(ApiError::invalid_field(field, format!("1 to {MAX_REASON} characters, not blank, no NUL")));
     }
     Ok(())
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BurstBody {
     pub id: u64,
     pub tenant_id: u64,

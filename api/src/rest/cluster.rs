@@ -15,15 +15,36 @@ use super::extract::{Auth, Body, Id};
 use crate::app::App;
 use crate::dto::AddMemberBody;
 use crate::error::ApiError;
+use crate::rest::openapi::Errors;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cluster",
+    tag = "cluster",
+    responses((status = 200, description = "Members, leader, term and indexes", body = ClusterStatus), Errors)
+)]
 pub(super) async fn status(State(app): State<App>, Auth(_): Auth) -> Json<ClusterStatus> {
     Json(app.cluster_status().await)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cluster/members",
+    tag = "cluster",
+    request_body = AddMemberBody,
+    responses((status = 200, description = "The cluster with the new member", body = ClusterStatus), Errors)
+)]
 pub(super) async fn add_member(State(app): State<App>, Auth(p): Auth, Body(body): Body<AddMemberBody>) -> Result<Json<ClusterStatus>, ApiError> {
     Ok(Json(app.add_member(&p, body).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cluster/members/{id}",
+    tag = "cluster",
+    params(("id" = u64, Path, description = "node id")),
+    responses((status = 200, description = "The cluster without the member", body = ClusterStatus), Errors)
+)]
 pub(super) async fn remove_member(State(app): State<App>, Auth(p): Auth, Id(id): Id) -> Result<Json<ClusterStatus>, ApiError> {
     Ok(Json(app.remove_member(&p, id).await?))
 }
@@ -58,6 +79,12 @@ pub(super) async fn get_filter(State(app): State<App>, Auth(p): Auth) -> Result<
 
 /// A consistent backup of the whole state: a snapshot covering every write
 /// acknowledged before the request. Restore it with `hodei restore`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cluster/snapshot",
+    tag = "cluster",
+    responses((status = 200, description = "A consistent backup; restore it with `hodei restore`", content_type = "application/octet-stream", body = [u8]), Errors)
+)]
 pub(super) async fn snapshot(State(app): State<App>, Auth(p): Auth) -> Result<Response, ApiError> {
     let (bytes, index) = app.snapshot(&p).await?;
     let mut resp = bytes.into_response();

@@ -3,16 +3,48 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::rest::openapi::Errors;
 
-pub(super) async fn health(State(app): State<App>) -> Json<Value> {
-    Json(json!({ "status": "ok", "node_id": app.cluster.id() }))
+/// `GET /health`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct HealthBody {
+    /// Always `ok`.
+    status: &'static str,
+    node_id: u64,
 }
 
-pub(super) async fn ready(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+/// `GET /ready`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct ReadyBody {
+    /// Always `ready`.
+    status: &'static str,
+    node_id: u64,
+    leader_id: u64,
+    applied_index: u64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "The process is up", body = HealthBody), Errors)
+)]
+pub(super) async fn health(State(app): State<App>) -> Json<HealthBody> {
+    Json(HealthBody { status: "ok", node_id: app.cluster.id() })
+}
+
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "A leader is known and this node has applied what it knows to be committed", body = ReadyBody), Errors)
+)]
+pub(super) async fn ready(State(app): State<App>) -> Result<Json<ReadyBody>, ApiError> {
     let node = &app.cluster;
     let Some(leader) = node.leader_hint() else {
         return Err(ApiError::from(hodei_cluster::ClusterError::unavailable("no leader known", None)));
@@ -25,5 +57,5 @@ pub(super) async fn ready(State(app): State<App>) -> Result<Json<Value>, ApiErro
             Some(leader),
         )));
     }
-    Ok(Json(json!({ "status": "ready", "node_id": node.id(), "leader_id": leader.id, "applied_index": applied })))
+    Ok(Json(ReadyBody { status: "ready", node_id: node.id(), leader_id: leader.id, applied_index: applied }))
 }

@@ -6,6 +6,7 @@ mod extract;
 mod health;
 mod jobs;
 mod observability;
+pub mod openapi;
 mod pools;
 mod reports;
 mod tenancy;
@@ -16,61 +17,80 @@ mod workers;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, put};
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::{App, Read};
 use crate::error::ApiError;
 
-/// Every route of the REST API, with a request body limit of `max_body_bytes`.
+/// Every route of the REST API, with a request body limit of `max_body_bytes`,
+/// the OpenAPI document and Swagger UI.
 pub fn router(app: App, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/ui", get(ui::page))
-        .route("/api/v1/cluster", get(cluster::status))
-        .route("/api/v1/cluster/snapshot", get(cluster::snapshot))
-        .route("/api/v1/cluster/members", post(cluster::add_member))
-        .route("/api/v1/cluster/members/{id}", delete(cluster::remove_member))
+    let (api, doc) = documented().split_for_parts();
+    api.route("/ui", get(ui::page))
+        // A test and chaos aid, off unless the node enables fault injection; not
+        // part of the documented API.
         .route("/api/v1/debug/transport-filter", put(cluster::set_filter).get(cluster::get_filter))
-        .route("/api/v1/tenants", post(tenants::create).get(tenants::list))
-        .route("/api/v1/tenants/{id}", get(tenants::get).patch(tenancy::update).delete(tenancy::delete))
-        .route("/api/v1/tenants/{id}/quota", get(tenancy::get_quota).put(tenancy::set_quota))
-        .route("/api/v1/tenants/{id}/quotas", get(tenancy::get_quota).put(tenancy::set_quota))
-        .route("/api/v1/tenants/{id}/burst", post(tenancy::request_burst))
-        .route("/api/v1/tenants/{id}/bursts", get(tenancy::list_bursts).post(tenancy::request_burst))
-        .route("/api/v1/tenants/{id}/bursts/{burst_id}/approve", post(tenancy::approve))
-        .route("/api/v1/tenants/{id}/bursts/{burst_id}/deny", post(tenancy::deny))
-        .route("/api/v1/tenants/{id}/bursts/{burst_id}/revoke", post(tenancy::revoke))
-        .route("/api/v1/tenants/{id}/sla", get(reports::tenant_sla))
-        .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
-        .route("/api/v1/jobs/{id}", get(jobs::get))
-        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
-        .route("/api/v1/jobs/{id}/explain", get(reports::explain))
-        .route("/api/v1/queue", get(reports::queue))
-        .route("/api/v1/sla", get(reports::sla))
-        .route("/api/v1/pools", post(pools::create).get(pools::list))
-        .route("/api/v1/pools/{id}", get(pools::get).patch(pools::update).delete(pools::delete))
-        .route("/api/v1/pools/{id}/metrics", get(pools::metrics))
-        .route("/api/v1/pools/{id}/status", get(pools::status))
-        .route("/api/v1/pools/{id}/scale", post(pools::scale))
-        .route("/api/v1/pools/{id}/scaling/history", get(pools::history))
-        .route("/api/v1/pools/{id}/scaling/policies", get(pools::get_policies).put(pools::put_policies))
-        .route("/api/v1/cost-optimization/reports", post(reports::create_report).get(reports::list_reports))
-        .route("/api/v1/cost-optimization/reports/{id}", get(reports::get_report))
-        .route("/api/v1/cost-optimization/breakdown", get(reports::breakdown))
-        .route("/api/v1/cost-optimization/recommendations", get(reports::recommendations))
-        .route("/api/v1/cost-reports", get(reports::list_reports))
-        .route("/api/v1/metrics/historical", get(observability::history))
-        .route("/api/v1/metrics/tenants/{id}", get(observability::tenant_metrics))
-        .route("/api/v1/observability/config", get(observability::get_config).post(observability::set_config))
-        .route("/api/v1/metrics/costs", get(reports::costs))
-        .route("/api/v1/jobs/{id}/logs", get(workers::logs))
-        .route("/api/v1/workers", get(workers::list))
-        .route("/api/v1/workers/{id}/drain", post(workers::drain))
+        .merge(SwaggerUi::new(openapi::UI_PATH).external_url_unchecked(openapi::SPEC_PATH, openapi::bounded(&doc)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(app)
+}
+
+/// The OpenAPI document of [`router`]'s routes, as served.
+pub fn openapi() -> serde_json::Value {
+    openapi::bounded(&documented().split_for_parts().1)
+}
+
+/// The documented routes: each handler's `#[utoipa::path]` gives its path,
+/// method, parameters and responses, so the router and the document agree.
+fn documented() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(cluster::status))
+        .routes(routes!(cluster::snapshot))
+        .routes(routes!(cluster::add_member))
+        .routes(routes!(cluster::remove_member))
+        .routes(routes!(tenants::create, tenants::list))
+        .routes(routes!(tenants::get, tenancy::update, tenancy::delete))
+        .routes(routes!(tenancy::get_quota, tenancy::set_quota))
+        .routes(routes!(tenancy::get_quotas, tenancy::set_quotas))
+        .routes(routes!(tenancy::request_burst))
+        .routes(routes!(tenancy::list_bursts, tenancy::request_burst_plural))
+        .routes(routes!(tenancy::approve))
+        .routes(routes!(tenancy::deny))
+        .routes(routes!(tenancy::revoke))
+        .routes(routes!(reports::tenant_sla))
+        .routes(routes!(jobs::submit, jobs::list))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(reports::explain))
+        .routes(routes!(workers::logs))
+        .routes(routes!(reports::queue))
+        .routes(routes!(reports::sla))
+        .routes(routes!(pools::create, pools::list))
+        .routes(routes!(pools::get, pools::update, pools::delete))
+        .routes(routes!(pools::metrics))
+        .routes(routes!(pools::status))
+        .routes(routes!(pools::scale))
+        .routes(routes!(pools::history))
+        .routes(routes!(pools::get_policies, pools::put_policies))
+        .routes(routes!(reports::create_report, reports::list_reports))
+        .routes(routes!(reports::get_report))
+        .routes(routes!(reports::breakdown))
+        .routes(routes!(reports::recommendations))
+        .routes(routes!(reports::list_cost_reports))
+        .routes(routes!(observability::history))
+        .routes(routes!(observability::tenant_metrics))
+        .routes(routes!(observability::get_config, observability::set_config))
+        .routes(routes!(reports::costs))
+        .routes(routes!(workers::list))
+        .routes(routes!(workers::drain))
 }
 
 async fn not_found() -> ApiError {
