@@ -123,6 +123,18 @@ impl Scene {
         }
     }
 
+    /// Waits (at most 1 s) until the history's clock has moved past the last
+    /// recorded completion: the checkers time calls in milliseconds and count
+    /// a call invoked in the millisecond another completed as concurrent with it.
+    async fn wait_past_last_op(&self) {
+        let last = self.recorder.snapshot().ops.iter().map(|op| op.complete_ms).max().unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.recorder.now_ms() <= last {
+            assert!(Instant::now() < deadline, "the history's clock did not pass {last} ms within 1 s");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Heals everything, waits for convergence, records the final state and
     /// the committed log, and asserts what `checker` says (see [`assert_caught`]).
     async fn must_judge(&self, checker: &str, bug: Option<Bug>, needle: &str) {
@@ -193,6 +205,7 @@ async fn read_from_a_cut_off_follower(bug: Option<Bug>) {
     s.backend.split(&[vec![follower], others]).await.expect("the follower is cut off");
     let cancelled = s.traffic.run_op(0, leader as usize - 1, OpKind::Cancel { job }).await;
     assert!(matches!(cancelled, Outcome::Ok { .. }), "the majority cancelled the job: {cancelled:?}");
+    s.wait_past_last_op().await;
     let read = s.traffic.run_op(0, follower as usize - 1, OpKind::Read { job, linearizable: true }).await;
     println!("linearizable read at the cut-off follower: {read:?}");
     drop(guard);
