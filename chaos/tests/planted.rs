@@ -12,7 +12,7 @@
 //! | `no-fencing-check` | a job placed on one worker, a report of it from another | `one-worker-per-job` |
 //! | `skip-quota-check` | three queued jobs, the quota lowered to one running job, all three proposed | `running-within-quota-and-burst` |
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hodei_chaos::backend::{Backend, InProcessBackend};
@@ -45,6 +45,9 @@ macro_rules! scenario_tests {
 /// A 3-node in-process cluster with one tenant and a recorder of what the
 /// scenario's client calls saw.
 struct Scene {
+    /// A planted bug is process-wide: scenarios run one at a time even when
+    /// the harness runs tests in parallel.
+    _serial: MutexGuard<'static, ()>,
     backend: Arc<InProcessBackend>,
     rest: Rest,
     traffic: Traffic,
@@ -54,13 +57,15 @@ struct Scene {
 
 impl Scene {
     async fn start(seed: u64) -> Scene {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let backend = Arc::new(InProcessBackend::start(3).await.expect("3 in-process nodes are ready"));
         let rest = Rest::new(backend.admin_token(), Duration::from_secs(10)).expect("a REST client");
         let nodes: Vec<(u64, String)> = backend.node_ids().into_iter().map(|id| (id, backend.base_url(id))).collect();
         let tenant = create_tenant(&rest, &nodes, seed).await.expect("the scenario's tenant is created");
         let recorder = Arc::new(Recorder::new(seed, backend.node_ids()));
         let traffic = Traffic::new(rest.clone(), nodes, tenant, seed, recorder.clone());
-        Scene { backend, rest, traffic, recorder, tenant }
+        Scene { _serial: serial, backend, rest, traffic, recorder, tenant }
     }
 
     /// Submits through node index `node` and returns the acknowledged job id.
