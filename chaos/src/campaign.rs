@@ -151,17 +151,36 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
     if let Some(p) = progress {
         p.abort();
     }
+    record_final_state(&*backend, &rest, tenant, &recorder, &converged).await?;
+    Ok(recorder.snapshot())
+}
+
+/// Waits (at most 30 s) until every node shows the same applied index and
+/// state hash, then records each node's jobs of `tenant` and the committed log:
+/// what the checkers read after the last heal.
+pub async fn settle<B: Backend>(backend: &B, rest: &Rest, tenant: u64, recorder: &Recorder) -> anyhow::Result<()> {
+    let converged = wait_for_converged(backend, Duration::from_secs(30)).await;
+    record_final_state(backend, rest, tenant, recorder, &converged).await
+}
+
+async fn record_final_state<B: Backend>(
+    backend: &B,
+    rest: &Rest,
+    tenant: u64,
+    recorder: &Recorder,
+    converged: &[(u64, u64, u64)],
+) -> anyhow::Result<()> {
     let mut finals = Vec::new();
-    for (id, base) in &nodes {
-        let (applied_index, state_hash) = converged.iter().find(|c| c.0 == *id).map_or((None, None), |c| (Some(c.1), Some(c.2)));
-        finals.push(FinalNode { id: *id, applied_index, state_hash, jobs: list_jobs(&rest, base, tenant).await });
+    for id in backend.node_ids() {
+        let (applied_index, state_hash) = converged.iter().find(|c| c.0 == id).map_or((None, None), |c| (Some(c.1), Some(c.2)));
+        finals.push(FinalNode { id, applied_index, state_hash, jobs: list_jobs(rest, &backend.base_url(id), tenant).await });
     }
     recorder.final_nodes(finals);
     let dirs = backend.data_dirs();
     if !dirs.is_empty() {
         recorder.committed(tokio::task::spawn_blocking(move || crate::committed::collect(&dirs)).await?);
     }
-    Ok(recorder.snapshot())
+    Ok(())
 }
 
 /// Without workers the campaign's jobs stay queued (and with them, a partition
@@ -187,7 +206,9 @@ async fn allow_a_deep_queue(rest: &Rest, nodes: &[(u64, String)], tenant: u64) -
     bail!("could not raise the campaign tenant's queue bound within 30 s: {last}")
 }
 
-async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyhow::Result<u64> {
+/// Creates the tenant `chaos-<seed>` (quota far above any campaign's needs)
+/// through any node, retrying for up to 30 s; returns its id.
+pub async fn create_tenant(rest: &Rest, nodes: &[(u64, String)], seed: u64) -> anyhow::Result<u64> {
     let name = format!("chaos-{seed}");
     let body = json!({"name": name, "email": "chaos@example.com",
         "quota": {"cpu_m": 100_000_000u64, "memory_mb": 100_000_000u64, "max_concurrent_jobs": 1_000_000u64}});

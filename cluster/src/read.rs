@@ -26,7 +26,11 @@ impl ClusterNode {
     /// Returns once a read of the local state is allowed at `consistency`, with the
     /// applied index the read will see.
     pub async fn read_barrier(&self, consistency: Consistency) -> Result<u64, ClusterError> {
-        if consistency == Consistency::Linearizable {
+        // Planted bug `stale-linearizable-read`: a follower answers from its own
+        // copy at once, as if the read were stale.
+        let stale_anyway =
+            hodei_domain::planted::active(hodei_domain::planted::Bug::StaleLinearizableRead) && !self.is_leader();
+        if consistency == Consistency::Linearizable && !stale_anyway {
             let deadline = Instant::now() + self.inner.config.write_timeout;
             let index = loop {
                 match self.read_index(deadline).await {

@@ -27,6 +27,8 @@
 //! - [`state`]: the state and `apply`; `apply/` holds one file per command family.
 //! - [`wfq`]: weighted fair queuing tags and the per-tenant queues.
 //! - [`placement`]: the rules a placement must satisfy (shared by solver and apply).
+//! - [`planted`]: deliberate bugs for proving the chaos checkers fail; compiled
+//!   away unless the test-only `planted-bugs` feature is on.
 //! - [`dispatch`]: the pure solver of placements the leader proposes.
 //! - [`burst`], [`pool`]: burst leases and resource pools.
 //! - [`autoscale`]: scaling policies and the pure `should_scale`.
@@ -53,6 +55,7 @@ pub mod model;
 pub mod observability;
 pub mod outcome;
 pub mod placement;
+pub mod planted;
 pub mod pool;
 pub mod sampling;
 pub mod settings;

@@ -43,7 +43,11 @@ pub fn tenant_room(state: &State, tenant: &Tenant, running: Usage, job: &Job, no
     let cpu = running.cpu_m.saturating_add(job.spec.cpu_m);
     let mem = running.memory_mb.saturating_add(job.spec.memory_mb);
     let under_burst = cpu > q.cpu_m || mem > q.memory_mb;
-    if !state.settings.quota_enforcement.strict_mode {
+    // Planted bug `skip-quota-check`: solver and apply both skip the check, so
+    // the placement is proposed and admitted. The chaos replay re-applies the
+    // same code (same process, same switch) and so reaches the same over-quota
+    // state, which its own arithmetic (`over_limit`) then finds.
+    if !state.settings.quota_enforcement.strict_mode || crate::planted::active(crate::planted::Bug::SkipQuotaCheck) {
         return Ok(under_burst);
     }
     let burst = state.burst_allowance(tenant.id, now_ms);

@@ -185,7 +185,9 @@ impl InProcessBackend {
         Ok(())
     }
 
-    async fn node(&self, id: u64) -> anyhow::Result<Option<ClusterNode>> {
+    /// Node `id`'s handle while it runs: for scenarios that propose commands
+    /// (worker reports, placements) no REST route offers.
+    pub async fn node(&self, id: u64) -> anyhow::Result<Option<ClusterNode>> {
         Ok(self.spec(id)?.1.lock().await.as_ref().map(|r| r.node.clone()))
     }
 }

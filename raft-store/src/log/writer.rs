@@ -54,7 +54,16 @@ pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Res
     Ok(tx)
 }
 
+/// Planted bug `ack-before-fsync` keeps acknowledged bytes in user space until
+/// this many have gathered.
+const HELD_LIMIT: usize = 1024 * 1024;
+
 fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>) {
+    // Planted bug `ack-before-fsync` (`hodei_domain::planted`): every write is
+    // acknowledged at once and its bytes wait here, in user space, so a node
+    // that dies loses writes it acknowledged. Always empty in product builds.
+    // Kept in file order: once the bug is off, the next write goes after them.
+    let mut held: Vec<u8> = Vec::new();
     while let Ok(first) = rx.recv() {
         let started = Instant::now();
         let bytes_before = counters.bytes.load(Ordering::Relaxed);
@@ -65,12 +74,24 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
         let mut result: std::io::Result<()> = Ok(());
         let mut next = Some(first);
         while let Some(op) = next.take() {
+            let ack_before_fsync = hodei_domain::planted::active(hodei_domain::planted::Bug::AckBeforeFsync);
             match op {
+                Op::Write { bytes, ack } if ack_before_fsync => {
+                    held.extend_from_slice(&bytes);
+                    if let Some(ack) = ack {
+                        ack(Ok(()));
+                    }
+                    if held.len() >= HELD_LIMIT {
+                        pending.append(&mut held);
+                    }
+                }
                 Op::Write { bytes, ack } => {
+                    pending.append(&mut held);
                     pending.extend_from_slice(&bytes);
                     acks.extend(ack);
                 }
                 Op::Rewrite { bytes, ack } => {
+                    pending.append(&mut held);
                     // Flush what came before, then swap files.
                     if result.is_ok() {
                         result = write_all(&mut file, &pending, &counters);
