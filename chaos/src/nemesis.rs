@@ -174,11 +174,16 @@ fn shuffle<T>(rng: &mut StdRng, v: &mut [T]) {
 }
 
 /// Applies the schedule to `backend` until `end`, recording each fault and the
-/// recovery after it. Never leaves a fault applied when it returns.
+/// recovery after it. Never leaves a fault applied when it returns. A fault
+/// of a group not applied yet runs even past `end` (the schedule brings every
+/// group within its first steps), so a campaign on a slow machine still
+/// applies each group it names once; the clients run until the nemesis is done.
 pub async fn run<B: Backend>(backend: Arc<B>, prober: Arc<Prober<B>>, recorder: Arc<Recorder>, steps: Vec<Step>, end: Instant) {
+    let mut groups_done = std::collections::BTreeSet::new();
     for step in steps {
-        if Instant::now() + Duration::from_millis(step.hold_ms) > end {
-            break;
+        let first_of_group = groups_done.insert(step.fault.group());
+        if !first_of_group && Instant::now() + Duration::from_millis(step.hold_ms) > end {
+            continue;
         }
         let start_ms = recorder.now_ms();
         recorder.set_phase(step.fault.name());

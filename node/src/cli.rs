@@ -49,6 +49,11 @@ pub enum Command {
     Bench(crate::bench::args::BenchCmd),
     /// Grafana dashboards: push (upload through Grafana's HTTP API).
     Dashboards(crate::dashboards::DashboardsCmd),
+    /// Print a shell completion script: `source <(hodei completions bash)`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `hodei server`. Each flag has a config-file key and a `HODEI_*` variable

@@ -47,6 +47,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "hodei", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Token(args) => match hodei::token::token(&args) {
             Ok(t) => {
                 println!("{t}");

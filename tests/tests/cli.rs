@@ -61,6 +61,18 @@ async fn the_cli_drives_a_live_cluster_and_restores_a_backup_into_a_new_one() {
     assert_eq!(hodei(&dead, &admin, &["cluster", "status"]).status.code(), Some(3));
     let cancelled = json(&hodei(&eps, &admin, &["job", "cancel", &first["id"].to_string(), "-o", "json"]));
     assert_eq!(cancelled["state"], "CANCELLED");
+    // `job watch` follows a job to its end; 4 when it did not succeed.
+    let watched = hodei(&eps, &admin, &["job", "watch", &first["id"].to_string(), "-o", "json"]);
+    assert_eq!(watched.status.code(), Some(4), "{}", String::from_utf8_lossy(&watched.stderr));
+    assert!(String::from_utf8_lossy(&watched.stdout).contains("CANCELLED"));
+    // A tenant with no jobs can be deleted; then it is gone.
+    let temp = json(&hodei(&eps, &admin, &["tenant", "create", "temp", "--email", "t@acme.io", "-o", "json"]));
+    let temp = temp["id"].to_string();
+    json(&hodei(&eps, &admin, &["tenant", "delete", &temp, "-o", "json"]));
+    assert_eq!(hodei(&eps, &admin, &["tenant", "get", &temp]).status.code(), Some(1));
+    // Shell completions name the verbs.
+    let bash = hodei(&eps, &admin, &["completions", "bash"]);
+    assert!(bash.status.success() && String::from_utf8_lossy(&bash.stdout).contains("watch"), "{}", String::from_utf8_lossy(&bash.stderr));
 
     // Backup, then restore into a brand-new cluster on other ports.
     let keep = tempfile::tempdir().unwrap();

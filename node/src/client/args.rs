@@ -30,6 +30,8 @@ pub enum TenantVerb {
     },
     /// Show one tenant.
     Get { id: u64 },
+    /// Delete a tenant (admin; refused while it has queued or running jobs).
+    Delete { id: u64 },
     /// List tenants.
     List {
         #[arg(long)]
@@ -91,6 +93,14 @@ pub enum JobVerb {
     },
     /// Cancel a job.
     Cancel { id: u64 },
+    /// Follow a job until it ends, printing each state it passes through.
+    /// Exit code 0 when it succeeded, 4 when it ended otherwise.
+    Watch {
+        id: u64,
+        /// How often to ask, in milliseconds.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+        interval_ms: u64,
+    },
     /// Why a queued job waits: its position, the reason and an estimated start.
     Explain { id: u64 },
     /// Print the tail of a job's output.

@@ -1,7 +1,7 @@
 //! The client verbs of the `hodei` binary, in the habits of etcdctl and kubectl:
 //! `--endpoints`/`HODEI_ENDPOINTS` (the next endpoint is tried when one is down),
 //! `--token`/`HODEI_TOKEN`, `-o table|json|yaml`. Exit codes: 0 ok, 1 refused
-//! (4xx), 2 usage, 3 unavailable.
+//! (4xx), 2 usage, 3 unavailable, 4 a watched job ended without success.
 
 pub mod admin;
 pub mod args;
@@ -46,6 +46,7 @@ pub async fn tenant(cmd: TenantCmd) -> Result<(), ClientError> {
             print(&c.json(Method::POST, "/api/v1/tenants", Some(&body), &[]).await?, out, TENANT);
         }
         TenantVerb::Get { id } => print(&c.json(Method::GET, &format!("/api/v1/tenants/{id}"), None, &[]).await?, out, TENANT),
+        TenantVerb::Delete { id } => print(&c.json(Method::DELETE, &format!("/api/v1/tenants/{id}"), None, &[]).await?, out, &[]),
         TenantVerb::List { limit, cursor } => {
             let q = query(&[("limit", limit.map(|v| v.to_string())), ("cursor", cursor.map(|v| v.to_string()))]);
             print(&c.json(Method::GET, &format!("/api/v1/tenants{q}"), None, &[]).await?, out, TENANT);
@@ -82,6 +83,7 @@ pub async fn job(cmd: JobCmd) -> Result<(), ClientError> {
             print(&c.json(Method::GET, &format!("/api/v1/jobs/{id}/explain"), None, &[]).await?, out, &[])
         }
         JobVerb::Cancel { id } => print(&c.json(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), None, &[]).await?, out, JOB),
+        JobVerb::Watch { id, interval_ms } => return watch(&c, id, interval_ms, out).await,
         JobVerb::Logs { id, tail } => {
             let q = query(&[("tail", tail.map(|t| t.to_string()))]);
             let (status, bytes) = c.send(Method::GET, &format!("/api/v1/jobs/{id}/logs{q}"), None, &[]).await?;
@@ -128,6 +130,30 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// States a job never leaves.
+const FINISHED: [&str; 5] = ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST"];
+
+/// `hodei job watch`: one line per state the job is seen in (a table row, or
+/// the job as JSON/YAML), until it finishes; exit code 4 unless it succeeded.
+async fn watch(c: &Client, id: u64, interval_ms: u64, out: Option<crate::cli::OutputFormat>) -> Result<(), ClientError> {
+    let mut last = String::new();
+    loop {
+        let job = c.json(Method::GET, &format!("/api/v1/jobs/{id}"), None, &[]).await?;
+        let state = job["state"].as_str().unwrap_or("").to_string();
+        if state != last {
+            print(&job, out, JOB);
+            last.clone_from(&state);
+        }
+        if FINISHED.contains(&state.as_str()) {
+            return match state.as_str() {
+                "SUCCEEDED" => Ok(()),
+                other => Err(ClientError { code: 4, message: format!("job {id} ended {other}") }),
+            };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(interval_ms)).await;
+    }
 }
 
 fn strip_nulls(v: Value) -> Value {
