@@ -136,28 +136,54 @@ async fn session(agent: &Arc<Agent>, mut client: Client) -> Result<(), tonic::St
         Some(id) => id,
         None => register(agent, &mut client).await?,
     };
-    let heartbeat = tokio::spawn(heartbeats(agent.clone(), client.clone(), worker_id));
-    let result = follow(agent, &mut client, worker_id).await;
+    let mut heartbeat = tokio::spawn(heartbeats(agent.clone(), client.clone(), worker_id));
+    // The session ends when the stream does, or when heartbeats stop getting
+    // through this node (it lost the leader, or the cluster forgot us): then
+    // `serve` moves to the next endpoint while the lease still holds.
+    let result = tokio::select! {
+        r = follow(agent, &mut client, worker_id) => r,
+        ended = &mut heartbeat => Err(tonic::Status::unavailable(match ended {
+            Ok(why) => why,
+            Err(e) => format!("heartbeat task ended: {e}"),
+        })),
+    };
     heartbeat.abort();
     result
 }
 
-async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) {
+/// How long heartbeats may keep failing through one node before the agent
+/// moves to the next: well inside the leader's worker lease (5 s), so a node
+/// cut off from the leader does not cost the worker its lease and its jobs.
+const HEARTBEAT_GIVE_UP: Duration = Duration::from_secs(2);
+
+/// Heartbeats until they stop getting through; returns why.
+async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> String {
+    let mut failing_since: Option<tokio::time::Instant> = None;
     loop {
         let running: Vec<u64> = agent.running.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
         let req = pb::HeartbeatRequest { worker_id, running_jobs: running, draining: *agent.draining.borrow() };
-        match client.heartbeat(authed(&agent, req)).await {
+        // A node that cannot reach the leader may hold the call; count that as a failure.
+        let call = tokio::time::timeout(HEARTBEAT_GIVE_UP, client.heartbeat(authed(&agent, req)));
+        let reply = call.await.unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("no heartbeat answer in time")));
+        match reply {
             Ok(r) if !r.get_ref().known => {
                 tracing::warn!(worker_id, "the cluster forgot this worker; registering again");
                 let _ = register(&agent, &mut client).await;
-                return;
+                return "registered again".into();
             }
             Ok(r) => {
+                failing_since = None;
                 if r.get_ref().drain && !*agent.draining.borrow() {
                     let _ = agent.draining.send(true);
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "heartbeat failed"),
+            Err(e) => {
+                tracing::debug!(error = %e, "heartbeat failed");
+                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= HEARTBEAT_GIVE_UP {
+                    return format!("heartbeats failing for {:?} through this node: {}", since.elapsed(), e.message());
+                }
+            }
         }
         tokio::time::sleep(agent.args.heartbeat).await;
     }
