@@ -119,6 +119,16 @@ pub struct Recovery {
     pub detail: String,
 }
 
+/// A change of the cluster's members, made by a membership fault.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberChange {
+    /// The node joined and became a voter.
+    Added { node: u64, at_ms: u64 },
+    /// The cluster committed the node's removal (it was stopped after).
+    Removed { node: u64, at_ms: u64 },
+}
+
 /// What one node held once the campaign ended and everything was healed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinalNode {
@@ -139,9 +149,36 @@ pub struct History {
     pub samples: Vec<HashSample>,
     pub recoveries: Vec<Recovery>,
     pub final_nodes: Vec<FinalNode>,
+    /// Members added and removed during the campaign, in order; `nodes` are
+    /// the founding members.
+    #[serde(default)]
+    pub membership: Vec<MemberChange>,
     /// The committed log, when the backend can read the nodes' data dirs.
     #[serde(default)]
     pub committed: Option<crate::committed::CommittedLog>,
+}
+
+impl History {
+    /// The members once every change was made: the founding nodes, plus those
+    /// added, less those removed. The checkers of the final state hold these.
+    pub fn final_members(&self) -> Vec<u64> {
+        let mut members = self.nodes.clone();
+        for c in &self.membership {
+            match c {
+                MemberChange::Added { node, .. } => members.push(*node),
+                MemberChange::Removed { node, .. } => members.retain(|m| m != node),
+            }
+        }
+        members
+    }
+
+    /// When `node` was removed, if it was.
+    pub fn removed_at(&self, node: u64) -> Option<u64> {
+        self.membership.iter().find_map(|c| match c {
+            MemberChange::Removed { node: n, at_ms } if *n == node => Some(*at_ms),
+            _ => None,
+        })
+    }
 }
 
 /// Shared by every task of a campaign; cheap to append to.
@@ -192,6 +229,15 @@ impl Recorder {
 
     pub fn final_nodes(&self, nodes: Vec<FinalNode>) {
         self.with(|h| h.final_nodes = nodes);
+    }
+
+    /// How many members the campaign started with.
+    pub fn founding_count(&self) -> usize {
+        self.with(|h| h.nodes.len())
+    }
+
+    pub fn member_change(&self, c: MemberChange) {
+        self.with(|h| h.membership.push(c));
     }
 
     pub fn committed(&self, log: crate::committed::CommittedLog) {

@@ -17,7 +17,8 @@
 //!   processes on loopback addresses and cuts links by iptables (or their
 //!   transport filter), kills, pauses, rolls; [`backend::docker`] does the same
 //!   to containers with `docker network disconnect`, `kill`, `pause`, `rm`/`run`.
-//! - [`nemesis`]: the fault kinds and the seeded schedule that applies them.
+//! - [`nemesis`]: the fault kinds and the seeded schedule that applies them;
+//!   [`membership`]: the faults that add, remove and replace nodes.
 //! - [`workload`]: clients submitting (idempotency keys), reading, cancelling.
 //! - [`client`]: REST calls and the rule that makes an unclear reply "maybe".
 //! - [`history`]: the recorded operations, faults, samples and final state.
@@ -33,6 +34,7 @@ pub mod checker;
 pub mod client;
 pub mod committed;
 pub mod history;
+pub mod membership;
 pub mod model;
 pub mod monitor;
 pub mod nemesis;

@@ -29,7 +29,7 @@ enum Cmd {
         /// inprocess (nodes in this process), process (OS processes on loopback) or docker (containers of --image).
         #[arg(long, default_value = "process")]
         backend: String,
-        /// Fault groups (partition, kill, pause, loss, upgrade, all) or single faults, comma separated.
+        /// Fault groups (partition, kill, pause, loss, delay, upgrade, membership, all) or single faults, comma separated.
         #[arg(long, default_value = "partition,kill,pause")]
         nemesis: String,
         #[arg(long, default_value_t = 3)]

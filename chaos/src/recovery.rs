@@ -16,10 +16,11 @@ use crate::workload::Traffic;
 pub const RECOVERY_DEADLINE: Duration = Duration::from_secs(30);
 
 pub struct Prober<B> {
-    backend: Arc<B>,
-    traffic: Arc<Traffic>,
-    recorder: Arc<Recorder>,
-    status: Rest,
+    pub(crate) backend: Arc<B>,
+    pub(crate) traffic: Arc<Traffic>,
+    pub(crate) recorder: Arc<Recorder>,
+    /// Short-timeout admin calls: status, and membership changes.
+    pub(crate) status: Rest,
 }
 
 impl<B: Backend> Prober<B> {
@@ -86,7 +87,8 @@ impl<B: Backend> Prober<B> {
     pub async fn wait_for_recovery(&self, after: &str, healed_ms: u64) -> Recovery {
         let started = Instant::now();
         let deadline = started + RECOVERY_DEADLINE;
-        let n = self.traffic.nodes.len();
+        let nodes = self.traffic.nodes();
+        let n = nodes.len();
         // Per node: the probe job once its submit was acknowledged, and whether a
         // linearizable read found it.
         let mut written: Vec<Option<u64>> = vec![None; n];
@@ -101,13 +103,13 @@ impl<B: Backend> Prober<B> {
                         continue;
                     }
                     let kind = match written[i] {
-                        None => OpKind::Submit { key: format!("probe-{healed_ms}-{}", self.traffic.nodes[i].0) },
+                        None => OpKind::Submit { key: format!("probe-{healed_ms}-{}", nodes[i].0) },
                         Some(job) => OpKind::Read { job, linearizable: true },
                     };
                     match self.traffic.run_op(PROBE_CLIENT, i, kind).await {
                         Outcome::Ok { job: Some(j) } if written[i].is_none() => written[i] = Some(j.id),
                         Outcome::Ok { job: Some(_) } => read[i] = true,
-                        other => last = format!("node {}: {other:?}", self.traffic.nodes[i].0),
+                        other => last = format!("node {}: {other:?}", nodes[i].0),
                     }
                 }
                 if read.iter().all(|r| *r) {

@@ -5,7 +5,7 @@
 //! recorded with its invoke and complete times.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -22,8 +22,9 @@ const ATTEMPTS_PER_KEY: u32 = 3;
 /// What every client shares.
 pub struct Traffic {
     pub rest: Rest,
-    /// (node id, base URL), in order.
-    pub nodes: Vec<(u64, String)>,
+    /// (node id, base URL) of the members clients talk to, in order; a
+    /// membership fault changes it.
+    nodes: RwLock<Vec<(u64, String)>>,
     pub tenant: u64,
     pub seed: u64,
     pub recorder: Arc<Recorder>,
@@ -35,7 +36,18 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn new(rest: Rest, nodes: Vec<(u64, String)>, tenant: u64, seed: u64, recorder: Arc<Recorder>) -> Self {
-        Traffic { rest, nodes, tenant, seed, recorder, known: Mutex::new(Vec::new()), max_seen: AtomicU64::new(0) }
+        Traffic { rest, nodes: RwLock::new(nodes), tenant, seed, recorder, known: Mutex::new(Vec::new()), max_seen: AtomicU64::new(0) }
+    }
+
+    /// The members clients talk to now.
+    pub fn nodes(&self) -> Vec<(u64, String)> {
+        self.nodes.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Points the clients at `nodes` from their next call on (a node that joined,
+    /// or one about to be removed, leaves the rotation before it goes).
+    pub fn set_nodes(&self, nodes: Vec<(u64, String)>) {
+        *self.nodes.write().unwrap_or_else(|e| e.into_inner()) = nodes;
     }
 
     fn learn(&self, outcome: &Outcome, acked_submit: bool) {
@@ -59,9 +71,12 @@ impl Traffic {
         known[i]
     }
 
-    /// Sends one operation to `node` and records it.
+    /// Sends one operation to the `node`th member (modulo their number) and records it.
     pub async fn run_op(&self, client: u32, node: usize, kind: OpKind) -> Outcome {
-        let (id, base) = &self.nodes[node];
+        let (id, base) = {
+            let nodes = self.nodes.read().unwrap_or_else(|e| e.into_inner());
+            nodes[node % nodes.len()].clone()
+        };
         let invoke_ms = self.recorder.now_ms();
         let (result, read) = match &kind {
             OpKind::Submit { key } => {
@@ -79,7 +94,7 @@ impl Traffic {
         self.learn(&outcome, matches!(kind, OpKind::Submit { .. }));
         let index = result.as_ref().ok().and_then(|r| r.index);
         let complete_ms = self.recorder.now_ms();
-        self.recorder.op(Op { id: 0, client, node: *id, kind, invoke_ms, complete_ms, index, outcome: outcome.clone() });
+        self.recorder.op(Op { id: 0, client, node: id, kind, invoke_ms, complete_ms, index, outcome: outcome.clone() });
         outcome
     }
 }
@@ -87,7 +102,7 @@ impl Traffic {
 /// One client's loop; returns when `stop` is set (after finishing its current call).
 pub async fn run_client(traffic: Arc<Traffic>, client: u32, stop: Arc<AtomicBool>) {
     let mut rng = StdRng::seed_from_u64(traffic.seed.wrapping_mul(1_000_003).wrapping_add(client as u64));
-    let mut node = client as usize % traffic.nodes.len();
+    let mut node = client as usize;
     let mut next_key = 0u64;
     // A key whose submit got no definite answer: retried before a new one.
     let mut retry: Option<(String, u32)> = None;
@@ -118,7 +133,7 @@ pub async fn run_client(traffic: Arc<Traffic>, client: u32, stop: Arc<AtomicBool
                 _ => Some((key, attempts)),
             };
         }
-        node = (node + 1) % traffic.nodes.len();
+        node = node.wrapping_add(1);
         // A short think time keeps the history a readable size.
         tokio::time::sleep(Duration::from_millis(rng.random_range(5..25))).await;
     }

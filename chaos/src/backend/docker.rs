@@ -13,7 +13,9 @@
 //! - kill and restart: `docker kill` (SIGKILL), `docker start`;
 //! - pause and resume: `docker pause`, `docker unpause` (the cgroup freezer);
 //! - roll: `docker stop` (SIGTERM), `docker rm`, then a new container on the
-//!   same data and address.
+//!   same data and address;
+//! - membership changes (add, remove, replace a node) are not supported: the
+//!   nodes' addresses are fixed when the network is made.
 //!
 //! Containers and the network are removed when the backend is dropped; their
 //! logs are kept in the log dir first.
@@ -28,6 +30,10 @@ use anyhow::{bail, Context};
 use super::docker_cli::{create_network, docker, docker_blocking, engine, remove_stale, PID_LABEL};
 use super::docker_netns;
 use super::{lock, new_secret, tail, wait_until_ready, Backend};
+
+/// Why the docker backend applies no membership fault.
+const MEMBERSHIP_UNSUPPORTED: &str =
+    "docker backend: membership changes (add, remove, replace a node) are not supported; use the process or in-process backend";
 use crate::client::Rest;
 use crate::nemesis::Fault;
 
@@ -194,6 +200,7 @@ impl Backend for DockerBackend {
         match fault {
             Fault::OneWayCut | Fault::Bridge | Fault::MajoritiesRing | Fault::PacketLoss => self.no_link_rules.clone(),
             Fault::PacketDelay => Some("packet delay is not available on docker yet".into()),
+            Fault::AddRemove | Fault::ReplaceNode => Some(MEMBERSHIP_UNSUPPORTED.into()),
             _ => None,
         }
     }
@@ -271,6 +278,14 @@ impl Backend for DockerBackend {
         docker(&["rm", &name]).await?;
         self.run_container(id).await?;
         self.wait_for_ready(id, Instant::now() + Duration::from_secs(30)).await
+    }
+
+    async fn add_node(&self, _via: u64) -> anyhow::Result<u64> {
+        bail!("{MEMBERSHIP_UNSUPPORTED}")
+    }
+
+    async fn retire(&self, _id: u64) -> anyhow::Result<()> {
+        bail!("{MEMBERSHIP_UNSUPPORTED}")
     }
 
     async fn heal_all(&self) -> anyhow::Result<()> {

@@ -8,12 +8,17 @@
 //! - kill and roll: the node is stopped (REST server, then Raft) and started
 //!   again on the same data dir and ports. Both are clean stops here: no torn
 //!   write, unlike a SIGKILL;
+//! - add a node: a fresh `ClusterNode` with the next id and its own data dir,
+//!   joining through a member (`join`); retire: stopped for good after the
+//!   cluster removed it (its data dir stays for the committed log);
 //! - pause and packet loss are not available (one process cannot freeze one
 //!   node; the filter drops whole links only).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -38,6 +43,18 @@ struct Spec {
     peer: SocketAddr,
     http: SocketAddr,
     data_dir: PathBuf,
+    /// The member's peer address a node added later joins through; `None` for
+    /// the founding members.
+    join: Option<String>,
+}
+
+/// One node, running or not, for the whole campaign.
+struct Slot {
+    id: u64,
+    spec: Spec,
+    running: Mutex<Option<Running>>,
+    /// Removed from the cluster and stopped for good.
+    retired: AtomicBool,
 }
 
 pub struct InProcessBackend {
@@ -46,10 +63,8 @@ pub struct InProcessBackend {
     admin: String,
     rest: Rest,
     initial_cluster: BTreeMap<u64, String>,
-    /// Node `id` is at index `id - 1` of both.
-    specs: Vec<Spec>,
-    running: Vec<Mutex<Option<Running>>>,
-    /// from -> the targets it drops messages to.
+    /// Every node ever started; node `id` is at index `id - 1`.
+    slots: RwLock<Vec<Arc<Slot>>>,
     /// from -> to -> what happens to what `from` sends to `to`.
     cuts: std::sync::Mutex<BTreeMap<u64, BTreeMap<u64, LinkRule>>>,
 }
@@ -92,17 +107,17 @@ impl InProcessBackend {
         let (secret, admin) = new_secret()?;
         let mut specs = Vec::new();
         for id in 1..=nodes as u64 {
-            specs.push(Spec { peer: free_addr()?, http: free_addr()?, data_dir: dir.path().join(format!("node{id}")) });
+            specs.push(Spec { peer: free_addr()?, http: free_addr()?, data_dir: dir.path().join(format!("node{id}")), join: None });
         }
         let initial_cluster = (1..).zip(&specs).map(|(id, s)| (id, s.peer.to_string())).collect();
+        let slots = (1..).zip(specs).map(|(id, spec)| Arc::new(Slot::new(id, spec))).collect();
         let backend = InProcessBackend {
             _dir: dir,
             secret,
             rest: Rest::new(admin.clone(), Duration::from_secs(2))?,
             admin,
             initial_cluster,
-            running: specs.iter().map(|_| Mutex::new(None)).collect(),
-            specs,
+            slots: RwLock::new(slots),
             cuts: std::sync::Mutex::new(BTreeMap::new()),
         };
         for id in backend.node_ids() {
@@ -114,9 +129,13 @@ impl InProcessBackend {
         Ok(backend)
     }
 
-    fn spec(&self, id: u64) -> anyhow::Result<(&Spec, &Mutex<Option<Running>>)> {
-        let i = (id as usize).wrapping_sub(1);
-        self.specs.get(i).zip(self.running.get(i)).with_context(|| format!("no node {id}"))
+    fn slot(&self, id: u64) -> anyhow::Result<Arc<Slot>> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        slots.get((id as usize).wrapping_sub(1)).cloned().with_context(|| format!("no node {id}"))
+    }
+
+    fn all_slots(&self) -> Vec<Arc<Slot>> {
+        self.slots.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     async fn wait_for_ready(&self, id: u64) -> anyhow::Result<()> {
@@ -129,12 +148,13 @@ impl InProcessBackend {
         self.wait_for_ready(id).await
     }
 
-    /// Starts node `id` on its data dir, unless it runs; storage a just-stopped
-    /// node still holds is retried for up to 10 s.
+    /// Starts node `id` on its data dir, unless it runs or was retired; storage
+    /// a just-stopped node still holds is retried for up to 10 s.
     async fn launch(&self, id: u64) -> anyhow::Result<()> {
-        let (spec, running) = self.spec(id)?;
-        let mut running = running.lock().await;
-        if running.is_some() {
+        let slot = self.slot(id)?;
+        let spec = &slot.spec;
+        let mut running = slot.running.lock().await;
+        if running.is_some() || slot.retired.load(Ordering::Relaxed) {
             return Ok(());
         }
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -144,7 +164,7 @@ impl InProcessBackend {
             info,
             data_dir: spec.data_dir.clone(),
             initial_cluster: self.initial_cluster.clone(),
-            join: None,
+            join: spec.join.clone(),
             timing: RaftTiming::default(),
             write_timeout: Duration::from_secs(5),
             // No declared pools or settings: the campaign's workload creates what it uses.
@@ -174,7 +194,7 @@ impl InProcessBackend {
 
     /// Stops node `id`: its REST server (up to 5 s for calls in flight), then Raft.
     async fn stop_node(&self, id: u64) -> anyhow::Result<()> {
-        let Some(r) = self.spec(id)?.1.lock().await.take() else { return Ok(()) };
+        let Some(r) = self.slot(id)?.running.lock().await.take() else { return Ok(()) };
         let _ = r.stop.send(true);
         let mut rest = r.rest;
         if tokio::time::timeout(Duration::from_secs(5), &mut rest).await.is_err() {
@@ -188,17 +208,23 @@ impl InProcessBackend {
     /// Node `id`'s handle while it runs: for scenarios that propose commands
     /// (worker reports, placements) no REST route offers.
     pub async fn node(&self, id: u64) -> anyhow::Result<Option<ClusterNode>> {
-        Ok(self.spec(id)?.1.lock().await.as_ref().map(|r| r.node.clone()))
+        Ok(self.slot(id)?.running.lock().await.as_ref().map(|r| r.node.clone()))
+    }
+}
+
+impl Slot {
+    fn new(id: u64, spec: Spec) -> Self {
+        Slot { id, spec, running: Mutex::new(None), retired: AtomicBool::new(false) }
     }
 }
 
 impl Backend for InProcessBackend {
     fn node_ids(&self) -> Vec<u64> {
-        (1..=self.specs.len() as u64).collect()
+        self.all_slots().iter().filter(|s| !s.retired.load(Ordering::Relaxed)).map(|s| s.id).collect()
     }
 
     fn base_url(&self, id: u64) -> String {
-        self.spec(id).map(|(s, _)| format!("http://{}", s.http)).unwrap_or_default()
+        self.slot(id).map(|s| format!("http://{}", s.spec.http)).unwrap_or_default()
     }
 
     fn admin_token(&self) -> String {
@@ -260,6 +286,24 @@ impl Backend for InProcessBackend {
         self.start_node(id).await
     }
 
+    async fn add_node(&self, via: u64) -> anyhow::Result<u64> {
+        let join = Some(self.slot(via)?.spec.peer.to_string());
+        let id = {
+            let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+            let id = slots.len() as u64 + 1;
+            let spec = Spec { peer: free_addr()?, http: free_addr()?, data_dir: self._dir.path().join(format!("node{id}")), join };
+            slots.push(Arc::new(Slot::new(id, spec)));
+            id
+        };
+        self.launch(id).await?;
+        Ok(id)
+    }
+
+    async fn retire(&self, id: u64) -> anyhow::Result<()> {
+        self.slot(id)?.retired.store(true, Ordering::Relaxed);
+        self.stop_node(id).await
+    }
+
     async fn heal_all(&self) -> anyhow::Result<()> {
         for id in self.node_ids() {
             self.launch(id).await?;
@@ -272,7 +316,7 @@ impl Backend for InProcessBackend {
     }
 
     fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
-        (1..).zip(&self.specs).map(|(id, s)| (id, s.data_dir.clone())).collect()
+        self.all_slots().iter().map(|s| (s.id, s.spec.data_dir.clone())).collect()
     }
 }
 
@@ -280,8 +324,8 @@ impl Drop for InProcessBackend {
     fn drop(&mut self) {
         // Drop cannot wait: each node's stop runs on the runtime, if one is left.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        for slot in &self.running {
-            if let Some(r) = slot.try_lock().ok().and_then(|mut s| s.take()) {
+        for slot in self.all_slots() {
+            if let Some(r) = slot.running.try_lock().ok().and_then(|mut s| s.take()) {
                 let _ = r.stop.send(true);
                 r.rest.abort();
                 runtime.spawn(async move { r.node.shutdown().await });

@@ -2,7 +2,8 @@
 //! nodes, tells where each one's REST endpoint is, and applies faults to them;
 //! the nemesis decides which faults and when.
 //!
-//! - [`process`]: `hodei server` OS processes, each on its own loopback address;
+//! - [`process`]: `hodei server` OS processes, each on its own loopback address
+//!   (its nodes in `process_node`);
 //!   network faults by [`iptables`] rules when it is usable, else by each node's
 //!   transport filter ([`filter`]);
 //! - [`inprocess`]: nodes inside this process, cut by their transport filters;
@@ -18,6 +19,7 @@ pub mod filter;
 pub mod inprocess;
 pub mod iptables;
 pub mod process;
+mod process_node;
 pub mod workers;
 
 use std::future::Future;
@@ -74,12 +76,22 @@ pub trait Backend: Send + Sync + 'static {
     /// Stops a node cleanly and starts a fresh one (process or container) on the
     /// same data and addresses, as a rolling upgrade does; returns once it is ready.
     fn roll(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Starts a fresh node (the next unused id, an empty data dir) that joins the
+    /// cluster through member `via` (learner, then voter, as `hodei server
+    /// --join` does); returns its id at once. It is in [`Backend::node_ids`] from
+    /// then on, and is killed, restarted and healed like any other.
+    fn add_node(&self, via: u64) -> impl Future<Output = anyhow::Result<u64>> + Send;
+    /// Stops node `id` for good once the cluster has removed it: it leaves
+    /// [`Backend::node_ids`] and is never restarted; its data dir stays, so its
+    /// committed log is still compared with the others'.
+    fn retire(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Resumes paused nodes, restarts dead ones, then heals the network.
     fn heal_all(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// The tail of each node's log, for a failure message.
     fn logs(&self) -> String;
-    /// (node id, data dir) of every node whose files this process can read;
-    /// empty when it can read none (the committed log is then not replayed).
+    /// (node id, data dir) of every node whose files this process can read,
+    /// retired ones included; empty when it can read none (the committed log is
+    /// then not replayed).
     fn data_dirs(&self) -> Vec<(u64, std::path::PathBuf)> {
         Vec::new()
     }

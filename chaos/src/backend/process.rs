@@ -7,6 +7,9 @@
 //! - kill and restart: SIGKILL, then the same command on the same data dir;
 //! - pause and resume: SIGSTOP and SIGCONT;
 //! - roll: SIGTERM (the node's clean shutdown), then the same command again;
+//! - add a node: `hodei server --join <a member's peer address>` with the next
+//!   id, its own address and an empty data dir; retire: SIGTERM once the
+//!   cluster removed it, never started again (its data dir stays);
 //! - optionally, `hodei worker` agents that run the campaign's jobs ([`super::workers`]).
 
 use std::fs::OpenOptions;
@@ -20,6 +23,7 @@ use anyhow::{bail, Context};
 
 use super::filter::TransportFilters;
 use super::iptables::Iptables;
+use super::process_node::{Node, NodeGuard, Spec};
 use super::workers::Workers;
 use super::{lock, new_secret, tail, wait_until_ready, Backend};
 use crate::client::Rest;
@@ -47,21 +51,6 @@ pub struct ProcessOptions {
     pub workers: usize,
 }
 
-struct Spec {
-    id: u64,
-    ip: Ipv4Addr,
-    http: u16,
-    grpc: u16,
-    peer: u16,
-    data_dir: PathBuf,
-}
-
-struct Node {
-    spec: Spec,
-    child: Option<Child>,
-    paused: bool,
-}
-
 enum Net {
     Iptables(Iptables),
     /// The filter, and why iptables is not used.
@@ -76,7 +65,10 @@ pub struct ProcessBackend {
     initial_cluster: String,
     admin: String,
     rest: Rest,
-    nodes: Vec<Mutex<Node>>,
+    /// Every node ever started, retired ones included.
+    nodes: Mutex<Vec<Node>>,
+    /// The third octet of every node's loopback address.
+    block: u8,
     net: Net,
     workers: Option<Workers>,
 }
@@ -113,7 +105,7 @@ impl ProcessBackend {
         for id in 1..=opts.nodes as u64 {
             let ip = Ipv4Addr::new(127, 77, block, 10 + id as u8);
             let (http, grpc, peer) = (free_port(ip)?, free_port(ip)?, free_port(ip)?);
-            specs.push(Spec { id, ip, http, grpc, peer, data_dir: dir.path().join(format!("node{id}")) });
+            specs.push(Spec { id, ip, http, grpc, peer, data_dir: dir.path().join(format!("node{id}")), join: None });
         }
         let initial_cluster = specs.iter().map(|s| format!("{}={}:{}", s.id, s.ip, s.peer)).collect::<Vec<_>>().join(",");
         let rest = Rest::new(admin.clone(), Duration::from_secs(2))?;
@@ -126,7 +118,8 @@ impl ProcessBackend {
             net: start_net(opts.net, &rest)?,
             rest,
             admin,
-            nodes: specs.into_iter().map(|spec| Mutex::new(Node { spec, child: None, paused: false })).collect(),
+            nodes: Mutex::new(specs.into_iter().map(Node::new).collect()),
+            block,
             workers: None,
             _dir: dir,
         };
@@ -138,16 +131,17 @@ impl ProcessBackend {
             backend.wait_for_ready(id, deadline).await?;
         }
         if workers > 0 {
-            let endpoints: Vec<String> = backend.nodes.iter().map(|n| lock(n)).map(|n| format!("{}:{}", n.spec.ip, n.spec.grpc)).collect();
+            let endpoints: Vec<String> = lock(&backend.nodes).iter().map(|n| format!("{}:{}", n.spec.ip, n.spec.grpc)).collect();
             let dir = backend._dir.path().to_path_buf();
             backend.workers = Some(Workers::start(&backend.bin, workers, &endpoints, &backend.admin, &dir, &backend.log_dir)?);
         }
         Ok(backend)
     }
 
-    fn node(&self, id: u64) -> anyhow::Result<std::sync::MutexGuard<'_, Node>> {
-        let i = self.nodes.iter().position(|n| lock(n).spec.id == id).with_context(|| format!("no node {id}"))?;
-        Ok(lock(&self.nodes[i]))
+    fn node(&self, id: u64) -> anyhow::Result<NodeGuard<'_>> {
+        let all = lock(&self.nodes);
+        let i = all.iter().position(|n| n.spec.id == id).with_context(|| format!("no node {id}"))?;
+        Ok(NodeGuard { all, i })
     }
 
     fn spawn(&self, id: u64) -> anyhow::Result<()> {
@@ -158,6 +152,10 @@ impl ProcessBackend {
         let log_path = self.log_dir.join(format!("node{id}.log"));
         let log = OpenOptions::new().create(true).append(true).open(&log_path).context("open node log")?;
         let s = &n.spec;
+        let cluster = match &s.join {
+            Some(via) => ["--join", via.as_str()],
+            None => ["--initial-cluster", self.initial_cluster.as_str()],
+        };
         let child = Command::new(&self.bin)
             .arg("server")
             .args(["--id", &s.id.to_string()])
@@ -166,7 +164,7 @@ impl ProcessBackend {
             .args(["--http", &format!("{}:{}", s.ip, s.http)])
             .args(["--grpc", &format!("{}:{}", s.ip, s.grpc)])
             .args(["--peer", &format!("{}:{}", s.ip, s.peer)])
-            .args(["--initial-cluster", &self.initial_cluster])
+            .args(cluster)
             .arg("--jwt-secret-file")
             .arg(&self.secret_file)
             .env("HODEI_FAULT_INJECTION", "1")
@@ -228,7 +226,7 @@ fn signal(child: &Child, sig: i32) -> anyhow::Result<()> {
 
 impl Backend for ProcessBackend {
     fn node_ids(&self) -> Vec<u64> {
-        self.nodes.iter().map(|n| lock(n).spec.id).collect()
+        lock(&self.nodes).iter().filter(|n| !n.retired).map(|n| n.spec.id).collect()
     }
 
     fn base_url(&self, id: u64) -> String {
@@ -337,6 +335,29 @@ impl Backend for ProcessBackend {
         self.wait_for_ready(id, Instant::now() + Duration::from_secs(30)).await
     }
 
+    async fn add_node(&self, via: u64) -> anyhow::Result<u64> {
+        let (via_ip, via_peer) = self.addr(via)?;
+        let id = {
+            let mut all = lock(&self.nodes);
+            let id = all.iter().map(|n| n.spec.id).max().unwrap_or(0) + 1;
+            let ip = Ipv4Addr::new(127, 77, self.block, u8::try_from(10 + id).context("no loopback address left for a new node")?);
+            let (http, grpc, peer) = (free_port(ip)?, free_port(ip)?, free_port(ip)?);
+            let data_dir = self._dir.path().join(format!("node{id}"));
+            all.push(Node::new(Spec { id, ip, http, grpc, peer, data_dir, join: Some(format!("{via_ip}:{via_peer}")) }));
+            id
+        };
+        self.spawn(id)?;
+        Ok(id)
+    }
+
+    async fn retire(&self, id: u64) -> anyhow::Result<()> {
+        self.node(id)?.retired = true;
+        if let Net::Filter(filters, _) = &self.net {
+            filters.forget(id);
+        }
+        self.stop(id).await
+    }
+
     async fn heal_all(&self) -> anyhow::Result<()> {
         for id in self.node_ids() {
             let (dead, paused) = {
@@ -371,14 +392,14 @@ impl Backend for ProcessBackend {
     }
 
     fn data_dirs(&self) -> Vec<(u64, PathBuf)> {
-        self.nodes.iter().map(|n| lock(n)).map(|n| (n.spec.id, n.spec.data_dir.clone())).collect()
+        lock(&self.nodes).iter().map(|n| (n.spec.id, n.spec.data_dir.clone())).collect()
     }
 }
 
 impl Drop for ProcessBackend {
     fn drop(&mut self) {
-        for n in &self.nodes {
-            if let Some(mut c) = lock(n).child.take() {
+        for n in lock(&self.nodes).iter_mut() {
+            if let Some(mut c) = n.child.take() {
                 let _ = c.kill();
                 let _ = c.wait();
             }

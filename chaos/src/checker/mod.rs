@@ -25,7 +25,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::History;
+use crate::history::{FinalNode, History};
 
 /// At most this many violations are kept per checker (the count is exact).
 const MAX_SHOWN: usize = 20;
@@ -73,6 +73,25 @@ impl Findings {
             violations: self.violations,
         }
     }
+}
+
+/// The final state of every member after healing (the founding nodes, plus
+/// those added, less those removed: [`History::final_members`]). A member whose
+/// final state is missing is a violation; a node that left is not held to the
+/// final state any more (its copy stopped when it was removed).
+pub(crate) fn final_states_of_members<'h>(h: &'h History, f: &mut Findings) -> Vec<&'h FinalNode> {
+    if h.final_nodes.is_empty() {
+        f.violation("no final state was collected from any node".into());
+        return Vec::new();
+    }
+    let mut states = Vec::new();
+    for id in h.final_members() {
+        match h.final_nodes.iter().find(|n| n.id == id) {
+            Some(n) => states.push(n),
+            None => f.violation(format!("node {id} is a member after healing but its final state was not collected")),
+        }
+    }
+    states
 }
 
 /// Every checker's verdict on `h`.

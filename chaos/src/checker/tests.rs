@@ -1,7 +1,7 @@
 //! Each checker passes a good history and reports a hand-planted violation.
 
 use super::check_all;
-use crate::history::{FinalNode, HashSample, History, JobSeen, Op, OpKind, Outcome, Recovery};
+use crate::history::{FinalNode, HashSample, History, JobSeen, MemberChange, Op, OpKind, Outcome, Recovery};
 
 fn job(id: u64, key: &str, state: &str) -> JobSeen {
     JobSeen { id, key: Some(key.into()), state: state.into() }
@@ -50,6 +50,7 @@ fn good() -> History {
         ],
         recoveries: vec![Recovery { after: "final".into(), healed_ms: 200, took_ms: Some(1500), leader: Some(1), detail: String::new() }],
         final_nodes: vec![final_node(1), final_node(2), final_node(3)],
+        membership: vec![],
         committed: None,
     }
 }
@@ -152,4 +153,42 @@ fn a_cluster_that_does_not_recover_is_caught() {
     let mut h = good();
     h.recoveries.push(Recovery { after: "kill-restart".into(), healed_ms: 50, took_ms: None, leader: None, detail: "no leader".into() });
     assert_eq!(failing(&h), vec!["recovery-within-30s"]);
+}
+
+/// Node 4 joined and node 2 was removed: the final state is 1, 3 and 4.
+fn with_replaced_member() -> History {
+    let mut h = good();
+    let mut joined = h.final_nodes[0].clone();
+    joined.id = 4;
+    h.final_nodes.retain(|n| n.id != 2);
+    h.final_nodes.push(joined);
+    h.membership = vec![MemberChange::Added { node: 4, at_ms: 30 }, MemberChange::Removed { node: 2, at_ms: 50 }];
+    h
+}
+
+#[test]
+fn a_removed_node_is_not_held_to_the_final_state_and_a_joined_one_is() {
+    let mut h = with_replaced_member();
+    // Node 2 is gone: no final state, and what it showed after leaving is not compared.
+    h.samples.push(HashSample { node: 2, at_ms: 60, applied_index: 5, state_hash: 0xdead });
+    assert_eq!(failing(&h), Vec::<String>::new());
+    let acked = check_all(&h).into_iter().find(|v| v.checker == "acked-submits-present").unwrap();
+    assert_eq!(acked.checked, 3, "one acknowledged job on each of nodes 1, 3 and 4");
+
+    // Before it left, a diverging sample is still a violation.
+    let mut h = with_replaced_member();
+    h.samples.push(HashSample { node: 2, at_ms: 40, applied_index: 5, state_hash: 0xdead });
+    assert_eq!(failing(&h), vec!["same-state-at-same-index"]);
+
+    // The node that joined lost an acknowledged job.
+    let mut h = with_replaced_member();
+    h.final_nodes.last_mut().unwrap().jobs.as_mut().unwrap().retain(|j| j.id != 1);
+    assert_eq!(failing(&h), vec!["acked-submits-present"]);
+}
+
+#[test]
+fn a_member_whose_final_state_was_not_collected_is_a_violation() {
+    let mut h = with_replaced_member();
+    h.final_nodes.retain(|n| n.id != 4);
+    assert_eq!(failing(&h), vec!["acked-submits-present", "same-state-at-same-index"]);
 }

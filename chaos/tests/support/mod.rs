@@ -37,8 +37,8 @@ fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice,
 /// Runs a 3-node campaign of `backend` and asserts what every campaign must
 /// show: network faults made as `network` says, a fault of each of `groups`
 /// applied, enough traffic, and no violation. The output dir is kept (and named
-/// in the failure) when a checker fails.
-pub async fn must_pass(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, network: &str, groups: &[&str]) {
+/// in the failure) when a checker fails. Returns the report for further checks.
+pub async fn must_pass(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, network: &str, groups: &[&str]) -> Report {
     let out = out_dir();
     let cfg = config(backend, nemesis, seconds, seed, net, out.path());
     let report = must_run(&cfg).await;
@@ -46,6 +46,7 @@ pub async fn must_pass(backend: &str, nemesis: &str, seconds: u64, seed: u64, ne
     assert_faults_applied(&report, groups);
     let kept = keep_if_failed(out, &report);
     assert_passes(&report, kept.as_deref());
+    report
 }
 
 /// Runs the campaign. It bounds every wait itself (30 s per recovery and for
