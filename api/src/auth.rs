@@ -74,21 +74,42 @@ impl Principal {
     }
 }
 
-/// Verifies tokens against the cluster's shared secret.
+/// Verifies tokens: HS256 against the cluster's shared secret (what `hodei
+/// token`, workers and provisioners use), and optionally RS256 or ES256
+/// against an external issuer's public key. Each key accepts its one
+/// algorithm only; a token's header picks the key, never the algorithm.
 #[derive(Clone)]
 pub struct Authenticator {
     key: DecodingKey,
     validation: Validation,
+    public: Option<(DecodingKey, Validation)>,
+}
+
+fn validation(alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 5;
+    validation
 }
 
 impl Authenticator {
     pub fn hs256(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
-        Authenticator { key: DecodingKey::from_secret(secret), validation }
+        Authenticator { key: DecodingKey::from_secret(secret), validation: validation(Algorithm::HS256), public: None }
+    }
+
+    /// Also accepts tokens signed with `algorithm` (`RS256` or `ES256`) by the
+    /// holder of the private key of `pem` (a PEM public key).
+    pub fn with_public_key(mut self, algorithm: &str, pem: &[u8]) -> Result<Self, String> {
+        let (alg, key) = match algorithm {
+            "RS256" => (Algorithm::RS256, DecodingKey::from_rsa_pem(pem)),
+            "ES256" => (Algorithm::ES256, DecodingKey::from_ec_pem(pem)),
+            other => return Err(format!("{other:?} is not RS256 or ES256")),
+        };
+        let key = key.map_err(|e| format!("not a PEM {algorithm} public key: {e}"))?;
+        self.public = Some((key, validation(alg)));
+        Ok(self)
     }
 
     /// Checks an `Authorization` header value (`Bearer <jwt>`).
@@ -98,7 +119,13 @@ impl Authenticator {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthenticated("authorization must be `Bearer <token>`"))?;
-        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
+        let token = token.trim();
+        let alg = jsonwebtoken::decode_header(token).map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?.alg;
+        let (key, validation) = match &self.public {
+            Some((key, v)) if v.algorithms.contains(&alg) => (key, v),
+            _ => (&self.key, &self.validation),
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| ApiError::unauthenticated(format!("invalid token: {e}")))?;
         let c = data.claims;
         if c.hodei_roles.is_empty() {

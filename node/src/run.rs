@@ -55,7 +55,7 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
     let node = ClusterNode::start(cluster_config, peer).await.context("starting the raft node")?;
     let app = App {
         cluster: node.clone(),
-        auth: Authenticator::hs256(&secret),
+        auth: authenticator(&secret, &config.api)?,
         fault_injection: std::env::var("HODEI_FAULT_INJECTION").is_ok_and(|v| v == "1"),
     };
     let metrics = Metrics::new(config.domain.metrics.per_tenant_labels);
@@ -216,4 +216,17 @@ pub fn write_secret(path: &Path) -> anyhow::Result<()> {
     f.write_all(hex.as_bytes())?;
     f.sync_all()?;
     Ok(())
+}
+
+/// The shared-secret verifier, plus the external issuer's key when configured
+/// (checked at load; read again here, so a key swapped since fails loudly).
+fn authenticator(secret: &[u8], api: &crate::config::ApiSettings) -> anyhow::Result<Authenticator> {
+    let auth = Authenticator::hs256(secret);
+    match (&api.jwt_public_key_file, &api.jwt_public_key_algorithm) {
+        (Some(file), Some(alg)) => {
+            let pem = std::fs::read(file).with_context(|| format!("reading api.jwt_public_key_file {}", file.display()))?;
+            auth.with_public_key(alg, &pem).map_err(|e| anyhow::anyhow!("api.jwt_public_key_file {}: {e}", file.display()))
+        }
+        _ => Ok(auth),
+    }
 }

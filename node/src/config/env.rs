@@ -42,6 +42,8 @@ pub const KNOWN: &[&str] = &[
     "HODEI_RAFT_SNAPSHOT_CHUNK_BYTES",
     "HODEI_API_MAX_BODY_BYTES",
     "HODEI_API_REQUEST_TIMEOUT_MS",
+    "HODEI_API_JWT_PUBLIC_KEY_FILE",
+    "HODEI_API_JWT_PUBLIC_KEY_ALGORITHM",
 ];
 
 pub fn apply(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
@@ -81,6 +83,8 @@ pub fn apply(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
             "HODEI_RAFT_SNAPSHOT_CHUNK_BYTES" => r.snapshot_chunk_bytes = num()?,
             "HODEI_API_MAX_BODY_BYTES" => a.max_body_bytes = num()?,
             "HODEI_API_REQUEST_TIMEOUT_MS" => a.request_timeout_ms = num()?,
+            "HODEI_API_JWT_PUBLIC_KEY_FILE" => a.jwt_public_key_file = Some(PathBuf::from(value)),
+            "HODEI_API_JWT_PUBLIC_KEY_ALGORITHM" => a.jwt_public_key_algorithm = Some(value.clone()),
             other => unreachable!("{other} is in KNOWN but has no setter"),
         }
     }

@@ -1,6 +1,8 @@
 //! The node's own tunables: Raft timing and the client API's limits. Each section
 //! is parsed with defaults, then validated by consuming it.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -72,11 +74,16 @@ pub struct ApiSettings {
     /// Bound on a request's wait for the cluster (writes, linearizable reads):
     /// past it the client gets a timeout, which means "maybe applied".
     pub request_timeout_ms: u64,
+    /// An external issuer's PEM public key: tokens it signs with
+    /// `jwt_public_key_algorithm` are accepted besides the shared-secret ones.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `RS256` or `ES256`; required with `jwt_public_key_file`.
+    pub jwt_public_key_algorithm: Option<String>,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        ApiSettings { max_body_bytes: 1024 * 1024, request_timeout_ms: 5000 }
+        ApiSettings { max_body_bytes: 1024 * 1024, request_timeout_ms: 5000, jwt_public_key_file: None, jwt_public_key_algorithm: None }
     }
 }
 
@@ -88,6 +95,18 @@ impl ApiSettings {
         }
         if self.request_timeout_ms < 100 {
             return Err(ConfigError::invalid("api.request_timeout_ms", "must be at least 100"));
+        }
+        match (&self.jwt_public_key_file, &self.jwt_public_key_algorithm) {
+            (None, None) => {}
+            (Some(f), Some(alg)) => {
+                let pem = std::fs::read(f)
+                    .map_err(|e| ConfigError::invalid("api.jwt_public_key_file", format!("{}: {e}", f.display())))?;
+                hodei_api::Authenticator::hs256(b"-")
+                    .with_public_key(alg, &pem)
+                    .map_err(|e| ConfigError::invalid("api.jwt_public_key_algorithm", format!("{}: {e}", f.display())))?;
+            }
+            (Some(_), None) => return Err(ConfigError::invalid("api.jwt_public_key_algorithm", "RS256 or ES256 is required with jwt_public_key_file")),
+            (None, Some(_)) => return Err(ConfigError::invalid("api.jwt_public_key_file", "required with jwt_public_key_algorithm")),
         }
         Ok(self)
     }

@@ -139,3 +139,16 @@ fn settings_that_make_no_sense_are_refused() {
 fn required_variables_in_the_file_are_reported() {
     has(&file_err("observability:\n  grafana:\n    api_key: \"${GRAFANA_API_KEY:?set GRAFANA_API_KEY}\"\n"), &["GRAFANA_API_KEY"]);
 }
+
+#[test]
+fn a_jwt_public_key_needs_its_algorithm_and_must_parse() {
+    let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../api/tests/keys");
+    let es = keys.join("es256-public.pem");
+    let (_d, f) = with_file(&format!("api:\n  jwt_public_key_file: {}\n  jwt_public_key_algorithm: ES256\n", es.display()), flags(1));
+    let c = load(&f, &env(&[])).expect("an ES256 key loads");
+    assert_eq!(c.api.jwt_public_key_algorithm.as_deref(), Some("ES256"));
+    has(&file_err(&format!("api:\n  jwt_public_key_file: {}\n", es.display())), &["api.jwt_public_key_algorithm"]);
+    has(&file_err(&format!("api:\n  jwt_public_key_file: {}\n  jwt_public_key_algorithm: RS256\n", es.display())), &["RS256"]);
+    has(&file_err("api:\n  jwt_public_key_file: /nonexistent.pem\n  jwt_public_key_algorithm: ES256\n"), &["/nonexistent.pem"]);
+    has(&load_err(&flags(1), &[("HODEI_API_JWT_PUBLIC_KEY_ALGORITHM", "ES256")]), &["api.jwt_public_key_file"]);
+}
