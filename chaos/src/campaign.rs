@@ -48,6 +48,9 @@ pub struct CampaignConfig {
     pub workers: usize,
     /// Docker backend: the image each node runs.
     pub image: String,
+    /// Start every node at this protocol version; each roll (`upgrade`) brings
+    /// one to this build's, so the first rolling restart is a rolling upgrade.
+    pub from_protocol: Option<u32>,
 }
 
 /// Runs the campaign and writes `seed`, `history.json`, `report.json` and
@@ -58,14 +61,21 @@ pub async fn run(cfg: &CampaignConfig) -> anyhow::Result<Report> {
     let log_dir = cfg.out.join("logs");
     match cfg.backend.as_str() {
         "process" => {
-            let opts = ProcessOptions { nodes: cfg.nodes, bin: cfg.bin.clone(), log_dir, net: cfg.net, workers: cfg.workers };
+            let opts = ProcessOptions {
+                nodes: cfg.nodes,
+                bin: cfg.bin.clone(),
+                log_dir,
+                net: cfg.net,
+                workers: cfg.workers,
+                from_protocol: cfg.from_protocol,
+            };
             finish(cfg, Arc::new(ProcessBackend::start(opts).await.context("start the cluster")?)).await
         }
         "docker" => {
-            let opts = DockerOptions { nodes: cfg.nodes, image: cfg.image.clone(), log_dir };
+            let opts = DockerOptions { nodes: cfg.nodes, image: cfg.image.clone(), log_dir, from_protocol: cfg.from_protocol };
             finish(cfg, Arc::new(DockerBackend::start(opts).await.context("start the cluster")?)).await
         }
-        "inprocess" => finish(cfg, Arc::new(InProcessBackend::start(cfg.nodes).await.context("start the cluster")?)).await,
+        "inprocess" => finish(cfg, Arc::new(InProcessBackend::start(cfg.nodes, cfg.from_protocol).await.context("start the cluster")?)).await,
         other => bail!("unknown backend {other:?}: use inprocess, process or docker"),
     }
 }
@@ -144,6 +154,8 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
     recorder.set_phase("final heal");
     backend.heal_all().await.context("final heal")?;
     prober.wait_for_recovery("final heal", recorder.now_ms()).await;
+    recorder.set_phase("cluster version");
+    wait_for_cluster_version(&*backend, Duration::from_secs(10)).await;
     recorder.set_phase("converging");
     let converged = wait_for_converged(&*backend, Duration::from_secs(30)).await;
     stop_monitor.store(true, Ordering::Relaxed);
@@ -159,6 +171,7 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
 /// state hash, then records each node's jobs of `tenant` and the committed log:
 /// what the checkers read after the last heal.
 pub async fn settle<B: Backend>(backend: &B, rest: &Rest, tenant: u64, recorder: &Recorder) -> anyhow::Result<()> {
+    wait_for_cluster_version(backend, Duration::from_secs(10)).await;
     let converged = wait_for_converged(backend, Duration::from_secs(30)).await;
     record_final_state(backend, rest, tenant, recorder, &converged).await
 }
@@ -173,7 +186,9 @@ async fn record_final_state<B: Backend>(
     let mut finals = Vec::new();
     for id in backend.node_ids() {
         let (applied_index, state_hash) = converged.iter().find(|c| c.0 == id).map_or((None, None), |c| (Some(c.1), Some(c.2)));
-        finals.push(FinalNode { id, applied_index, state_hash, jobs: list_jobs(rest, &backend.base_url(id), tenant).await });
+        let base = backend.base_url(id);
+        let (cluster_version, protocol_version) = crate::monitor::versions(rest, &base).await.unzip();
+        finals.push(FinalNode { id, applied_index, state_hash, jobs: list_jobs(rest, &base, tenant).await, cluster_version, protocol_version });
     }
     recorder.final_nodes(finals);
     let dirs = backend.data_dirs();
@@ -251,6 +266,25 @@ async fn wait_for_converged<B: Backend>(backend: &B, timeout: Duration) -> Vec<(
             return seen;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until every node records the lowest protocol version the nodes
+/// speak as the cluster version (the leader raises it about a second after
+/// the last roll); the `cluster-version` checker judges what is seen after.
+async fn wait_for_cluster_version<B: Backend>(backend: &B, timeout: Duration) {
+    let Ok(rest) = Rest::new(backend.admin_token(), Duration::from_secs(2)) else { return };
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        let mut seen = Vec::new();
+        for id in backend.node_ids() {
+            seen.extend(crate::monitor::versions(&rest, &backend.base_url(id)).await);
+        }
+        let lowest = seen.iter().map(|v| v.1).min();
+        if seen.len() == backend.node_ids().len() && seen.iter().all(|v| Some(v.0) == lowest) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -138,6 +138,12 @@ pub struct FinalNode {
     /// Every job of the campaign's tenant, read with `consistency=stale` after
     /// convergence; `None` if the node could not be listed.
     pub jobs: Option<Vec<JobSeen>>,
+    /// The cluster version the node records, and the protocol version it
+    /// speaks, read after healing.
+    #[serde(default)]
+    pub cluster_version: Option<u32>,
+    #[serde(default)]
+    pub protocol_version: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use hodei_chaos::backend::process::NetChoice;
 use hodei_chaos::checker::check_all;
 use hodei_chaos::history::History;
-use hodei_chaos::nemesis::parse_nemeses;
+use hodei_chaos::nemesis::{parse_nemeses, Fault};
 use hodei_chaos::report::Report;
 use hodei_chaos::{default_bin, parse_duration, CampaignConfig};
 
@@ -56,6 +56,12 @@ enum Cmd {
         /// Docker backend: the image to run (build it with scripts/build-image).
         #[arg(long, default_value = "hodei:dev")]
         image: String,
+        /// Start every node at this protocol version; each roll of the upgrade
+        /// nemesis brings one to this build's. Default: the oldest this build
+        /// runs beside when the upgrade nemesis is on (a real N-1 to N upgrade),
+        /// else this build's.
+        #[arg(long)]
+        from_protocol: Option<u32>,
     },
     /// Runs the checkers on a saved history.json.
     Check { history: PathBuf },
@@ -76,7 +82,7 @@ async fn main() -> ExitCode {
 /// `Ok(true)` when no checker found a violation.
 async fn real_main() -> anyhow::Result<bool> {
     match Cli::parse().cmd {
-        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients, net, workers, image } => {
+        Cmd::Run { backend, nemesis, nodes, duration, seed, bin, out, clients, net, workers, image, from_protocol } => {
             let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs()));
             if !(3..=9).contains(&nodes) {
                 anyhow::bail!("--nodes must be from 3 to 9");
@@ -86,9 +92,11 @@ async fn real_main() -> anyhow::Result<bool> {
                 "filter" => NetChoice::Filter,
                 _ => NetChoice::Auto,
             };
+            let nemeses = parse_nemeses(&nemesis)?;
+            let from_protocol = from_protocol.or_else(|| nemeses.contains(&Fault::RollingRestart).then_some(hodei_domain::OLDEST_PROTOCOL_VERSION));
             let cfg = CampaignConfig {
                 backend,
-                nemeses: parse_nemeses(&nemesis)?,
+                nemeses,
                 nodes,
                 duration: parse_duration(&duration)?,
                 seed,
@@ -99,6 +107,7 @@ async fn real_main() -> anyhow::Result<bool> {
                 net,
                 workers,
                 image,
+                from_protocol,
             };
             eprintln!("hodei-chaos: seed {seed}, output in {}", cfg.out.display());
             // Ctrl-C drops the campaign, and with it the nodes, containers and rules.

@@ -18,6 +18,15 @@ pub async fn own_hash(rest: &Rest, base_url: &str) -> Option<(u64, u64, Option<u
     Some((m["applied_index"].as_u64()?, m["state_hash"].as_u64()?, r.json["leader_id"].as_u64()))
 }
 
+/// (cluster version it records, protocol version it speaks) of the node at `base_url`.
+pub async fn versions(rest: &Rest, base_url: &str) -> Option<(u32, u32)> {
+    let r = rest.get(&format!("{base_url}/api/v1/cluster?consistency=stale")).await.ok()?;
+    let me = r.json["node_id"].as_u64()?;
+    let m = r.json["members"].as_array()?.iter().find(|m| m["id"].as_u64() == Some(me))?;
+    let version = |v: &serde_json::Value| v.as_u64().and_then(|v| u32::try_from(v).ok());
+    Some((version(&r.json["cluster_version"])?, version(&m["protocol_version"])?))
+}
+
 pub async fn run<B: Backend>(backend: Arc<B>, recorder: Arc<Recorder>, stop: Arc<AtomicBool>) {
     let Ok(rest) = Rest::new(backend.admin_token(), Duration::from_millis(800)) else { return };
     while !stop.load(Ordering::Relaxed) {

@@ -341,9 +341,12 @@ async fn rolling_restart<B: Backend>(backend: &B, prober: &Prober<B>, leader: Op
     let mut took = Vec::new();
     for id in &order {
         let started = Instant::now();
+        let from = backend.protocol_version(*id);
         backend.roll(*id).await?;
         prober.wait_for_caught_up(*id).await?;
-        took.push(format!("{id} ({} ms)", started.elapsed().as_millis()));
+        let to = backend.protocol_version(*id);
+        let upgrade = if from == to { String::new() } else { format!("v{from} to v{to}, ") };
+        took.push(format!("{id} ({upgrade}{} ms)", started.elapsed().as_millis()));
     }
     Ok(format!("rolled {}", took.join(", ")))
 }

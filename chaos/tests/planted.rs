@@ -59,7 +59,7 @@ impl Scene {
     async fn start(seed: u64) -> Scene {
         static SERIAL: Mutex<()> = Mutex::new(());
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let backend = Arc::new(InProcessBackend::start(3).await.expect("3 in-process nodes are ready"));
+        let backend = Arc::new(InProcessBackend::start(3, None).await.expect("3 in-process nodes are ready"));
         let rest = Rest::new(backend.admin_token(), Duration::from_secs(10)).expect("a REST client");
         let nodes: Vec<(u64, String)> = backend.node_ids().into_iter().map(|id| (id, backend.base_url(id))).collect();
         let tenant = create_tenant(&rest, &nodes, seed).await.expect("the scenario's tenant is created");

@@ -20,6 +20,9 @@ pub struct ClusterConfig {
     /// The peer address of a running member to join through (learner, then voter).
     pub join: Option<String>,
     pub timing: RaftTiming,
+    /// The protocol version this node speaks (`hodei_domain::PROTOCOL_VERSION`,
+    /// or the previous one to run as the previous release).
+    pub protocol_version: u32,
     /// Bound on a client write, from arrival to answer, forwarding included.
     pub write_timeout: Duration,
     /// What the configuration declares; a leader proposes what is missing.

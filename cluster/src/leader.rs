@@ -15,6 +15,9 @@
 //!   (`history.sample_interval_ms` of the observability settings, checked every
 //!   [`SAMPLE_CHECK_EVERY`]); `apply` computes the samples and refuses a time
 //!   not after the last one;
+//! - cluster version: every [`VERSION_CHECK_EVERY`], while it is below this
+//!   node's protocol version, the members are asked theirs and a raise is
+//!   proposed once all speak a newer one;
 //! - bootstrap: once per term, the commands the configuration still needs
 //!   ([`hodei_domain::Bootstrap`]).
 
@@ -37,6 +40,9 @@ pub const TICK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 pub const AUTOSCALE_EVERY: Duration = Duration::from_secs(5);
 /// How often the leader checks whether a history sample is due.
 pub const SAMPLE_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How often the leader asks the members which protocol version they speak
+/// (only while the cluster version is below its own).
+pub const VERSION_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Placements per proposal.
 const DISPATCH_BATCH: usize = 256;
 const WAKE: Duration = Duration::from_millis(100);
@@ -50,6 +56,7 @@ struct Rounds {
     last_tick_proposed: Option<Instant>,
     last_autoscale: Option<Instant>,
     last_sample_check: Option<Instant>,
+    last_version_check: Option<Instant>,
 }
 
 pub(crate) async fn run(node: ClusterNode) {
@@ -82,6 +89,9 @@ pub(crate) async fn run(node: ClusterNode) {
             && node.state_machine().read(|s| s.sample_due(crate::node::now_ms()))
         {
             propose(&node, Command::RecordSamples(RecordSamples {}), "history sample").await;
+        }
+        if due(&mut rounds.last_version_check, VERSION_CHECK_EVERY) {
+            node.raise_cluster_version().await;
         }
         dispatch_round(&node, &mut rounds.previous).await;
     }

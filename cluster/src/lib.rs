@@ -15,6 +15,8 @@
 //! - [`read`]: linearizable and stale read barriers.
 //! - [`membership`]: join, removal, advertised addresses.
 //! - [`status`]: the cluster view served by `GET /api/v1/cluster`.
+//! - [`version`]: members' protocol versions, raising the cluster version, and
+//!   the gate that keeps newer command kinds out of the log until all can apply them.
 //! - [`backup`]: consistent snapshots for `GET /api/v1/cluster/snapshot`.
 //! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
 //!   [`peers`]: channel cache; [`codec`]: versioned payloads.
@@ -42,6 +44,7 @@ pub mod read;
 pub mod request_id;
 pub mod server;
 pub mod status;
+pub mod version;
 pub mod write;
 
 pub use config::{ClusterConfig, RaftTiming};

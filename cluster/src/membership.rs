@@ -61,6 +61,7 @@ pub(crate) async fn change_as_leader(node: &ClusterNode, change: MembershipChang
             if voters.contains(&id) {
                 return Err(ClusterError::Invalid(format!("node {id} is already a voter")));
             }
+            node.check_joiner(id, &info).await?;
             tracing::info!(id, %info, "adding learner");
             let added = raft.add_learner(id, info, true).await.map_err(map_err)?;
             if learner_only {

@@ -56,6 +56,7 @@ impl ClusterNode {
         let storage_err = |e: hodei_raft_store::StorageError| ClusterError::Stopped(format!("storage: {e}"));
         let log = LogStore::open(&config.data_dir).await.map_err(storage_err)?;
         let sm = StateMachineStore::open(&config.data_dir).await.map_err(storage_err)?;
+        sm.speak_protocol(config.protocol_version).map_err(ClusterError::Invalid)?;
         let listen_ip = peer_listener.local_addr().map_err(|e| ClusterError::Stopped(format!("peer listener: {e}")))?.ip();
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();

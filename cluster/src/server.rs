@@ -17,10 +17,6 @@ use crate::membership::{self, MembershipChange};
 use crate::node::ClusterNode;
 use crate::write::ForwardRequest;
 
-/// The protocol version this build speaks; the cluster version is the lowest
-/// that all members report.
-pub const PROTOCOL_VERSION: u32 = 2;
-
 pub(crate) struct PeerService {
     pub(crate) node: ClusterNode,
 }
@@ -99,13 +95,6 @@ impl RaftService for PeerService {
     }
 
     async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
-        let (applied_index, state_hash) = self.node.state_machine().state_hash();
-        Ok(Response::new(StatusReply {
-            node_id: self.node.id(),
-            applied_index,
-            state_hash,
-            protocol_version: PROTOCOL_VERSION,
-            build_version: env!("CARGO_PKG_VERSION").to_string(),
-        }))
+        Ok(Response::new(self.node.own_status()))
     }
 }

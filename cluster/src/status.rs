@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use hodei_proto::raft::v1::StatusRequest;
+use hodei_proto::raft::v1::{StatusReply, StatusRequest};
 use hodei_raft_store::{NodeId, NodeInfo};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,9 @@ pub struct ClusterStatus {
     /// The last index this node removed from its log.
     pub purged_index: Option<u64>,
     pub members: Vec<MemberStatus>,
+    /// The cluster version recorded in this node's replicated state: the
+    /// protocol version every member speaks (see `docs/reliability.md`).
+    pub cluster_version: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +39,8 @@ pub struct MemberStatus {
     pub voter: bool,
     pub applied_index: Option<u64>,
     pub state_hash: Option<u64>,
+    /// The protocol version the member speaks (none: it did not answer).
+    pub protocol_version: Option<u32>,
 }
 
 const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -59,7 +64,11 @@ impl ClusterNode {
         let members = join_all(nodes.into_iter().map(|(id, info)| {
             let voter = voters.contains(&id);
             async move {
-                let (applied_index, state_hash) = self.member_applied(id, &info).await.unzip();
+                let reply = self.member_status(id, &info).await;
+                let (applied_index, state_hash, protocol_version) = match reply {
+                    Some(r) => (Some(r.applied_index), Some(r.state_hash), Some(r.protocol_version)),
+                    None => (None, None, None),
+                };
                 MemberStatus {
                     id,
                     peer_addr: info.peer_addr,
@@ -68,20 +77,35 @@ impl ClusterNode {
                     voter,
                     applied_index,
                     state_hash,
+                    protocol_version,
                 }
             }
         }))
         .await;
-        ClusterStatus { node_id: self.id(), leader_id, term, commit_index, snapshot_index, purged_index, members }
+        let cluster_version = self.state_machine().read(hodei_domain::State::cluster_version);
+        ClusterStatus { node_id: self.id(), leader_id, term, commit_index, snapshot_index, purged_index, members, cluster_version }
     }
 
-    async fn member_applied(&self, id: NodeId, info: &NodeInfo) -> Option<(u64, u64)> {
+    /// What a member says of itself (this node answers from memory), or none
+    /// if it does not answer within [`STATUS_TIMEOUT`].
+    pub(crate) async fn member_status(&self, id: NodeId, info: &NodeInfo) -> Option<StatusReply> {
         if id == self.id() {
-            return Some(self.state_machine().state_hash());
+            return Some(self.own_status());
         }
         let mut client = self.inner.peers.client(&info.peer_addr).ok()?;
         let reply = tokio::time::timeout(STATUS_TIMEOUT, client.status(StatusRequest {})).await.ok()?.ok()?;
-        let r = reply.into_inner();
-        Some((r.applied_index, r.state_hash))
+        Some(reply.into_inner())
+    }
+
+    /// This node's answer to `RaftService/Status`.
+    pub(crate) fn own_status(&self) -> StatusReply {
+        let (applied_index, state_hash) = self.state_machine().state_hash();
+        StatusReply {
+            node_id: self.id(),
+            applied_index,
+            state_hash,
+            protocol_version: self.state_machine().protocol_version(),
+            build_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
     }
 }

@@ -10,7 +10,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
-use crate::error::{ClusterError, LeaderHint};
+use crate::error::ClusterError;
 use crate::node::{now_ms, wait_for_leader, ClusterNode};
 
 /// A committed and applied write.
@@ -32,6 +32,7 @@ pub struct ForwardRequest {
 impl ClusterNode {
     /// Commits `command` through the leader and returns what `apply` answered.
     pub async fn write(&self, command: Command) -> Result<Written, ClusterError> {
+        self.check_version_gate(&command)?;
         let deadline = Instant::now() + self.inner.config.write_timeout;
         let mut last_err = ClusterError::unavailable("no leader elected", None);
         // Re-route while nothing was applied and time remains: leadership may move,
@@ -70,6 +71,7 @@ impl ClusterNode {
             m.millis_since_quorum_ack
                 .filter(|ms| *ms > self.inner.config.timing.election_timeout_max_ms)
         };
+        self.check_version_gate(&command)?;
         if let Some(ms) = stale_quorum {
             // A leader cut off from its quorum would only time out; say so now.
             return Err(ClusterError::unavailable(
@@ -85,14 +87,16 @@ impl ClusterNode {
                 Some(outcome) => Ok(Written { index: resp.log_id.index, outcome }),
                 None => Err(ClusterError::Stopped("a client write applied as a non-command entry".into())),
             },
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                let leader = f.leader_id.map(|id| LeaderHint { id, node: f.leader_node });
-                Err(ClusterError::unavailable("leadership moved", leader))
+            // openraft answers ForwardToLeader also for an entry it had appended
+            // when leadership moved (its log reverted here); the next leader
+            // may still commit it, so it is not "not applied". Likewise a node
+            // that stopped with the write in flight.
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) | Ok(Err(RaftError::Fatal(_))) => {
+                Err(ClusterError::MaybeCommitted)
             }
             Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
                 Err(ClusterError::Invalid(e.to_string()))
             }
-            Ok(Err(RaftError::Fatal(e))) => Err(ClusterError::Stopped(e.to_string())),
         }
     }
 

@@ -50,14 +50,17 @@ pub enum Command {
     Tick(Tick),
     SetObservability(SetObservability),
     RecordSamples(RecordSamples),
+    SetClusterVersion(SetClusterVersion),
 }
 
 impl Command {
-    /// The lowest cluster protocol version whose members can apply this command.
+    /// The lowest cluster protocol version whose members can apply this command
+    /// (see [`crate::version`]; 2 is the first release).
     pub fn min_version(&self) -> u32 {
         match self {
-            Command::SetObservability(_) | Command::RecordSamples(_) => 2,
-            _ => 1,
+            // Raising to v needs every member to speak v; the kind is from 3.
+            Command::SetClusterVersion(c) => c.version.max(3),
+            _ => 2,
         }
     }
 
@@ -89,6 +92,7 @@ impl Command {
             Command::Tick(_) => "tick",
             Command::SetObservability(_) => "set_observability",
             Command::RecordSamples(_) => "record_samples",
+            Command::SetClusterVersion(_) => "set_cluster_version",
         }
     }
 }
@@ -303,3 +307,10 @@ pub struct SetObservability {
 /// time: `apply` computes every value from the state (see `crate::sampling`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordSamples {}
+
+/// Records the cluster version: proposed by the leader once every member
+/// reports at least `version`. Refused unless it is a raise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetClusterVersion {
+    pub version: u32,
+}

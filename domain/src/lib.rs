@@ -39,6 +39,8 @@
 //! - [`observability`]: replicated observability settings (history sampler,
 //!   Grafana, alerting); [`sampling`]: what `RecordSamples` records per pool and
 //!   tenant; [`history`]: the bounded, downsampled series it records into.
+//! - [`version`]: protocol versions and the replicated cluster version that
+//!   gates new command kinds and formats during a rolling upgrade.
 
 mod apply;
 pub mod autoscale;
@@ -63,6 +65,7 @@ pub mod sla;
 pub mod snapshot;
 pub mod state;
 pub mod table;
+pub mod version;
 pub mod wfq;
 
 pub use apply::job::{MAX_COMMAND_ARGS, MAX_SELECTOR_LABELS};
@@ -72,6 +75,7 @@ pub use autoscale::{should_scale, PoolMetrics, ScaleDecision, ScalingPolicy};
 pub use bootstrap::Bootstrap;
 pub use burst::{Burst, BurstState};
 pub use command::{Command, Proposal};
+pub use version::{OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
 pub use dispatch::Decision;
 pub use explain::{why_pending, PendingExplanation, PendingReason};
 pub use ids::{BurstId, JobId, PoolId, TenantId, WorkerId};

@@ -36,6 +36,8 @@ pub enum Outcome {
     ObservabilitySet(ObservabilitySettings),
     /// How many pool and tenant series one `RecordSamples` added to.
     SamplesRecorded { pools: u32, tenants: u32 },
+    /// The cluster version now recorded.
+    ClusterVersionSet(u32),
 }
 
 /// What one `Tick` did.

@@ -3,9 +3,13 @@
 //!
 //! Layout: `b"HODEISM\0"`, a little-endian `u32` format version, then the
 //! bincode-2 (standard config) encoding of [`State`] (the format-2 body), then,
-//! from format 3 on, the encoding of the [`Additions`] made since. A reader
-//! that meets a newer version refuses it with a clear error instead of
-//! misreading it.
+//! from format 3 on, the encoding of the [`Additions`] made since, and from
+//! format 4 on, the [`Additions4`]. A reader that meets a newer version
+//! refuses it with a clear error instead of misreading it.
+//!
+//! The format written follows the cluster version (see [`crate::version`]):
+//! format 4 only once the cluster version is 3, so while older members remain
+//! every snapshot a leader sends them is one they can read.
 //!
 //! Migration chain: a format-2 snapshot is the format-3 layout without the
 //! additions; it decodes with default observability settings and an empty
@@ -22,8 +26,9 @@ const MAGIC: &[u8; 8] = b"HODEISM\0";
 /// (tenants, jobs, workers); 2, the full domain (settings, fair queue, pools,
 /// bursts, cost and SLA ledgers); 3, observability settings and the metric
 /// history after the format-2 body. Version 1 was never released, so no decoder
-/// is kept for it: a v1 snapshot is refused with a clear error.
-pub const FORMAT_VERSION: u32 = 3;
+/// is kept for it: a v1 snapshot is refused with a clear error; 4, the recorded
+/// cluster version after the format-3 additions.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
@@ -33,6 +38,12 @@ pub const OLDEST_READABLE_VERSION: u32 = 2;
 struct Additions {
     observability: ObservabilitySettings,
     history: MetricHistory,
+}
+
+/// What format 4 added after the format-3 additions.
+#[derive(Serialize, Deserialize)]
+struct Additions4 {
+    cluster_version: u32,
 }
 
 #[derive(Serialize)]
@@ -62,11 +73,24 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// The format `state` is written in: the newest its cluster version allows.
+pub fn format_for(state: &State) -> u32 {
+    if state.cluster_version() >= 3 {
+        4
+    } else {
+        3
+    }
+}
+
 pub(crate) fn encode_body(state: &State) -> Vec<u8> {
     let config = bincode::config::standard();
     let mut body = bincode::serde::encode_to_vec(state, config).expect("encoding a State into a Vec cannot fail");
     let additions = AdditionsRef { observability: &state.observability, history: &state.history };
     body.extend(bincode::serde::encode_to_vec(&additions, config).expect("encoding into a Vec cannot fail"));
+    if format_for(state) >= 4 {
+        let additions = Additions4 { cluster_version: state.cluster_version };
+        body.extend(bincode::serde::encode_to_vec(&additions, config).expect("encoding into a Vec cannot fail"));
+    }
     body
 }
 
@@ -74,7 +98,7 @@ pub fn encode(state: &State) -> Vec<u8> {
     let body = encode_body(state);
     let mut out = Vec::with_capacity(12 + body.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&format_for(state).to_le_bytes());
     out.extend_from_slice(&body);
     out
 }
@@ -95,6 +119,12 @@ pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
             bincode::serde::decode_from_slice(&bytes[12 + used..], config).map_err(corrupt)?;
         state.observability = additions.observability;
         state.history = additions.history;
+        used += n;
+    }
+    if version >= 4 {
+        let (additions, n): (Additions4, usize) =
+            bincode::serde::decode_from_slice(&bytes[12 + used..], config).map_err(corrupt)?;
+        state.cluster_version = additions.cluster_version;
         used += n;
     }
     if used != bytes.len() - 12 {

@@ -61,6 +61,10 @@ pub struct State {
     pub(crate) observability: ObservabilitySettings,
     #[serde(skip)]
     pub(crate) history: MetricHistory,
+    /// Added in snapshot format 4; 0 until a `SetClusterVersion` is applied
+    /// (read it through [`State::cluster_version`]).
+    #[serde(skip)]
+    pub(crate) cluster_version: u32,
 }
 
 impl State {
@@ -94,6 +98,7 @@ impl State {
             Command::Tick(_) => apply::tick::tick(self, now),
             Command::SetObservability(c) => apply::observability::set(self, c),
             Command::RecordSamples(c) => apply::observability::record(self, now, c),
+            Command::SetClusterVersion(c) => apply::version::set(self, c),
         };
         // A rejected command leaves the state exactly as it was, clock included.
         if !matches!(outcome, Outcome::Rejected(_)) {
@@ -154,6 +159,12 @@ impl State {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The recorded cluster version (see [`crate::version`]): the oldest
+    /// protocol version until one is recorded.
+    pub fn cluster_version(&self) -> u32 {
+        self.cluster_version.max(crate::version::OLDEST_PROTOCOL_VERSION)
     }
 
     /// The latest leader time applied (0 before any command).

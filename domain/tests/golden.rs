@@ -1,4 +1,4 @@
-//! Golden bytes for the state snapshot (formats 2 and 3). Each fixture was
+//! Golden bytes for the state snapshot (formats 2, 3 and 4). Each fixture was
 //! written from the scenarios below by the build of its format;
 //! `HODEI_BLESS=1` rewrites the current format's fixture (only when the format
 //! version bumps, keeping a decoder for the old one). The format-2 fixture is
@@ -46,6 +46,15 @@ fn scenario_v3() -> State {
     s
 }
 
+/// The format-3 scenario in a cluster that recorded version 3: format 4.
+fn scenario_v4() -> State {
+    let mut s = scenario_v3();
+    let at = 1_763_800_000_000 + 20 * 30_000;
+    let out = s.apply(15, &Proposal { at_ms: at, command: Command::SetClusterVersion(SetClusterVersion { version: 3 }) });
+    assert_eq!(out, Outcome::ClusterVersionSet(3));
+    s
+}
+
 fn fixture(name: &str) -> (PathBuf, Option<Vec<u8>>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
     let bytes = std::fs::read(&path).ok();
@@ -53,18 +62,34 @@ fn fixture(name: &str) -> (PathBuf, Option<Vec<u8>>) {
 }
 
 #[test]
-fn snapshot_v3_bytes_are_stable_decode_and_re_encode_identically() {
-    let state = scenario_v3();
-    assert_eq!(state.metric_history().pool(&PoolId("pool-default".into())).map(|s| s.len()), Some(3));
+fn snapshot_v4_bytes_are_stable_decode_and_re_encode_identically() {
+    let state = scenario_v4();
+    assert_eq!(snapshot::format_for(&state), snapshot::FORMAT_VERSION);
     let bytes = snapshot::encode(&state);
-    let (path, golden) = fixture("state-v3.snap");
+    let (path, golden) = fixture("state-v4.snap");
     if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &bytes).unwrap();
     }
     let golden = golden.or_else(|| std::fs::read(&path).ok()).unwrap_or_else(|| panic!("{}: missing (run once with HODEI_BLESS=1)", path.display()));
-    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 3");
+    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 4");
     let decoded = snapshot::decode(&golden).unwrap();
     assert_eq!(snapshot::encode(&decoded), golden);
+    assert_eq!(decoded, state);
+    assert_eq!(decoded.cluster_version(), 3);
+}
+
+/// Until the cluster version is 3 a snapshot is written in format 3, byte for
+/// byte what the previous release wrote, so older members can still read it.
+#[test]
+fn below_cluster_version_3_snapshots_keep_format_3_bytes() {
+    let state = scenario_v3();
+    assert_eq!(state.cluster_version(), 2);
+    assert_eq!(state.metric_history().pool(&PoolId("pool-default".into())).map(|s| s.len()), Some(3));
+    let bytes = snapshot::encode(&state);
+    let (path, golden) = fixture("state-v3.snap");
+    let golden = golden.unwrap_or_else(|| panic!("{} is missing", path.display()));
+    assert_eq!(bytes, golden, "a cluster at version 2 must keep writing format 3");
+    let decoded = snapshot::decode(&golden).unwrap();
     assert_eq!(decoded, state);
     assert_eq!(decoded.observability().history.sample_interval_ms, 10_000);
 }
@@ -81,7 +106,7 @@ fn a_format_2_snapshot_from_an_older_build_still_loads() {
     assert_eq!(decoded.job(JobId(2)).unwrap().state, JobState::Succeeded);
     // Re-encoded, it is written in the current format and reads back the same.
     let upgraded = snapshot::encode(&decoded);
-    assert_eq!(u32::from_le_bytes([upgraded[8], upgraded[9], upgraded[10], upgraded[11]]), snapshot::FORMAT_VERSION);
+    assert_eq!(u32::from_le_bytes([upgraded[8], upgraded[9], upgraded[10], upgraded[11]]), snapshot::format_for(&decoded));
     assert_eq!(snapshot::decode(&upgraded).unwrap(), decoded);
 }
 
@@ -90,7 +115,7 @@ fn an_older_or_newer_format_is_refused_clearly() {
     let mut bytes = snapshot::encode(&State::default());
     bytes[8] = 1;
     assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(1)));
-    bytes[8] = 4;
-    assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(4)));
+    bytes[8] = 5;
+    assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(5)));
     assert_eq!(snapshot::decode(b"nope"), Err(snapshot::DecodeError::BadMagic));
 }

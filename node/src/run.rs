@@ -49,6 +49,7 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
             snapshot_logs_since_last: config.raft.snapshot_logs_since_last,
             max_in_snapshot_log_to_keep: config.raft.max_in_snapshot_log_to_keep,
         },
+        protocol_version: config.raft.protocol_version,
         write_timeout: Duration::from_millis(config.api.request_timeout_ms),
         bootstrap: config.domain.bootstrap()?,
     };

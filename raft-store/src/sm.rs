@@ -2,9 +2,15 @@
 //! reads hold briefly and `apply` holds once per batch. Durability comes from the
 //! log plus the snapshot file: at start-up the state is the latest snapshot, and
 //! openraft re-applies the committed entries after it.
+//!
+//! The store knows the protocol version its node speaks (this build's, or a
+//! lower one it is capped to). An entry or snapshot newer than that is refused
+//! with a storage error, which stops the node, as the previous release fails on
+//! a kind it cannot decode; the cluster version keeps that from happening.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hodei_domain::{Outcome, State};
@@ -25,6 +31,8 @@ struct Inner {
     /// The latest snapshot, framed as on disk, served to lagging followers.
     current: Mutex<Option<(SnapshotMeta, Arc<Vec<u8>>)>>,
     snapshots_built: std::sync::atomic::AtomicU64,
+    /// The protocol version this node speaks (see `hodei_domain::version`).
+    speaks: AtomicU32,
 }
 
 struct Applied {
@@ -65,8 +73,27 @@ impl StateMachineStore {
                 applied: RwLock::new(applied),
                 current: Mutex::new(current),
                 snapshots_built: Default::default(),
+                speaks: AtomicU32::new(hodei_domain::PROTOCOL_VERSION),
             }),
         })
+    }
+
+    /// Caps the protocol version this store accepts (a node run as the
+    /// previous release). Refused if the state already needs a newer one.
+    pub fn speak_protocol(&self, version: u32) -> Result<(), String> {
+        let cluster = self.read(State::cluster_version);
+        if cluster > version {
+            return Err(format!(
+                "the cluster runs protocol version {cluster} and this node speaks {version}: downgrading a member is not supported"
+            ));
+        }
+        self.inner.speaks.store(version, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The protocol version this node speaks.
+    pub fn protocol_version(&self) -> u32 {
+        self.inner.speaks.load(Ordering::Relaxed)
     }
 
     fn applied(&self) -> std::sync::RwLockReadGuard<'_, Applied> {
@@ -145,9 +172,20 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let speaks = self.protocol_version();
         let mut a = self.inner.applied.write().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for entry in entries {
+            if let EntryPayload::Normal(p) = &entry.payload {
+                let needs = p.command.min_version();
+                if needs > speaks {
+                    tracing::error!(index = entry.log_id.index, kind = p.command.kind(), needs, speaks, "entry newer than this node's protocol version");
+                    return Err(sm_err(
+                        ErrorVerb::Read,
+                        format!("entry {} ({}) needs protocol version {needs}; this node speaks {speaks}", entry.log_id.index, p.command.kind()),
+                    ));
+                }
+            }
             a.last_applied = Some(entry.log_id);
             out.push(match entry.payload {
                 EntryPayload::Blank => None,
@@ -173,12 +211,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let bytes = snapshot.into_inner();
         let dir = self.inner.dir.clone();
         let expected = meta.clone();
+        let speaks = self.protocol_version();
         let (state, bytes) = tokio::task::spawn_blocking(move || -> Result<(State, Vec<u8>), String> {
             let (found, body) = snapshot_file::decode(&bytes)?;
             if found.last_log_id != expected.last_log_id {
                 return Err(format!("snapshot covers {:?}, expected {:?}", found.last_log_id, expected.last_log_id));
             }
             let state = hodei_domain::snapshot::decode(body).map_err(|e| e.to_string())?;
+            if state.cluster_version() > speaks {
+                return Err(format!("snapshot of a cluster at protocol version {}; this node speaks {speaks}", state.cluster_version()));
+            }
             snapshot_file::write(&dir, &bytes).map_err(|e| e.to_string())?;
             Ok((state, bytes))
         })

@@ -19,11 +19,13 @@ pub struct ClusterOptions {
     pub config_yaml: String,
     /// A backup to seed every node from with `hodei restore` before it starts.
     pub restore_from: Option<PathBuf>,
+    /// Extra environment of every node process.
+    pub node_env: Vec<(String, String)>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { nodes: 3, config_yaml: String::new(), restore_from: None }
+        ClusterOptions { nodes: 3, config_yaml: String::new(), restore_from: None, node_env: Vec::new() }
     }
 }
 
@@ -73,6 +75,7 @@ impl Cluster {
                 config_file: config_file.clone(),
                 initial_cluster: String::new(),
                 join: None,
+                env: opts.node_env.clone(),
             })
             .collect();
         let initial = specs.iter().map(|s| format!("{}={}", s.id, s.peer)).collect::<Vec<_>>().join(",");
@@ -237,6 +240,7 @@ impl Cluster {
             config_file: self.config_file.clone(),
             initial_cluster: String::new(),
             join: Some(self.nodes[via].spec.peer.clone()),
+            env: Vec::new(),
         };
         self.nodes.push(NodeProcess::spawn(spec));
         self.nodes.len() - 1

@@ -54,6 +54,9 @@ pub struct NodeSpec {
     /// `id=peer` for every founding member; empty when joining.
     pub initial_cluster: String,
     pub join: Option<String>,
+    /// Extra environment of the process (e.g. `HODEI_RAFT_PROTOCOL_VERSION`);
+    /// read again at every start.
+    pub env: Vec<(String, String)>,
 }
 
 pub struct NodeProcess {
@@ -95,6 +98,7 @@ impl NodeProcess {
         if let Some(c) = &s.config_file {
             cmd.arg("--config").arg(c);
         }
+        cmd.envs(s.env.iter().map(|(k, v)| (k, v)));
         self.child = Some(cmd.spawn().expect("spawn hodei server"));
     }
 

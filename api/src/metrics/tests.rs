@@ -310,6 +310,7 @@ async fn live_single_node() {
         initial_cluster: BTreeMap::from([(1, peer)]),
         join: None,
         timing: RaftTiming { election_timeout_min_ms: 150, election_timeout_max_ms: 300, heartbeat_ms: 50, ..Default::default() },
+        protocol_version: hodei_domain::PROTOCOL_VERSION,
         write_timeout: Duration::from_secs(5),
         bootstrap: Default::default(),
     };

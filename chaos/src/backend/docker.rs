@@ -42,6 +42,8 @@ pub struct DockerOptions {
     pub image: String,
     /// Where each container's log is saved (`node<id>.log`).
     pub log_dir: PathBuf,
+    /// Start every node at this protocol version (a roll upgrades it).
+    pub from_protocol: Option<u32>,
 }
 
 const HTTP_PORT: u16 = 8080;
@@ -64,6 +66,7 @@ pub struct DockerBackend {
     with_rules: Mutex<BTreeSet<u64>>,
     /// Why link rules cannot be made, if so.
     no_link_rules: Option<String>,
+    versions: super::versions::Versions,
 }
 
 impl DockerBackend {
@@ -98,6 +101,7 @@ impl DockerBackend {
             disconnected: Mutex::new(BTreeSet::new()),
             with_rules: Mutex::new(BTreeSet::new()),
             no_link_rules: docker_netns::unusable(),
+            versions: super::versions::Versions::new(opts.from_protocol, 1..=opts.nodes as u64)?,
         };
         eprintln!("hodei-chaos: docker engine {version}, network {} ({})", backend.network, backend.ip(0));
         for id in backend.node_ids() {
@@ -132,15 +136,22 @@ impl DockerBackend {
         let secret_mount = format!("{}:/etc/hodei/jwt.secret:ro", self.dir.path().join("jwt.secret").display());
         let (id_s, http, peer) = (id.to_string(), format!("0.0.0.0:{HTTP_PORT}"), format!("0.0.0.0:{PEER_PORT}"));
         let initial = initial.join(",");
+        let version = self.versions.env(id).map(|(k, v)| format!("{k}={v}"));
         #[rustfmt::skip]
-        let args = [
+        let mut args = vec![
             "run", "-d", "--name", &name, "--hostname", &name, "--label", &label,
             "--network", &self.network, "--ip", &ip, "-v", &data_mount, "-v", &secret_mount,
-            "-e", "HODEI_FAULT_INJECTION=1", "-e", "HODEI_LOG=info", &self.image,
-            "server", "--id", &id_s, "--data-dir", "/data", "--http", &http, "--grpc", "0.0.0.0:9090",
+            "-e", "HODEI_FAULT_INJECTION=1", "-e", "HODEI_LOG=info",
+        ];
+        if let Some(v) = &version {
+            args.extend(["-e", v.as_str()]);
+        }
+        #[rustfmt::skip]
+        args.extend([
+            &self.image, "server", "--id", &id_s, "--data-dir", "/data", "--http", &http, "--grpc", "0.0.0.0:9090",
             "--peer", &peer, "--advertise-host", &name, "--initial-cluster", &initial,
             "--jwt-secret-file", "/etc/hodei/jwt.secret",
-        ];
+        ]);
         docker(&args).await.with_context(|| format!("start container {name}"))?;
         Ok(())
     }
@@ -276,8 +287,13 @@ impl Backend for DockerBackend {
         docker(&["stop", "-t", "10", &name]).await?;
         self.save_log(id);
         docker(&["rm", &name]).await?;
+        self.versions.upgrade(id);
         self.run_container(id).await?;
         self.wait_for_ready(id, Instant::now() + Duration::from_secs(30)).await
+    }
+
+    fn protocol_version(&self, id: u64) -> u32 {
+        self.versions.of(id)
     }
 
     async fn add_node(&self, _via: u64) -> anyhow::Result<u64> {

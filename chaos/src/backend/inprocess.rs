@@ -67,6 +67,7 @@ pub struct InProcessBackend {
     slots: RwLock<Vec<Arc<Slot>>>,
     /// from -> to -> what happens to what `from` sends to `to`.
     cuts: std::sync::Mutex<BTreeMap<u64, BTreeMap<u64, LinkRule>>>,
+    versions: super::versions::Versions,
 }
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
@@ -101,8 +102,9 @@ impl InProcessBackend {
         Ok(())
     }
 
-    /// Starts `nodes` nodes and waits (at most 30 s) until each answers `/ready`.
-    pub async fn start(nodes: usize) -> anyhow::Result<Self> {
+    /// Starts `nodes` nodes (at protocol version `from_protocol`, or this
+    /// build's) and waits (at most 30 s) until each answers `/ready`.
+    pub async fn start(nodes: usize, from_protocol: Option<u32>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("temp dir for the nodes")?;
         let (secret, admin) = new_secret()?;
         let mut specs = Vec::new();
@@ -119,6 +121,7 @@ impl InProcessBackend {
             initial_cluster,
             slots: RwLock::new(slots),
             cuts: std::sync::Mutex::new(BTreeMap::new()),
+            versions: super::versions::Versions::new(from_protocol, 1..=nodes as u64)?,
         };
         for id in backend.node_ids() {
             backend.launch(id).await?;
@@ -166,6 +169,7 @@ impl InProcessBackend {
             initial_cluster: self.initial_cluster.clone(),
             join: spec.join.clone(),
             timing: RaftTiming::default(),
+            protocol_version: self.versions.of(id),
             write_timeout: Duration::from_secs(5),
             // No declared pools or settings: the campaign's workload creates what it uses.
             bootstrap: Default::default(),
@@ -283,7 +287,12 @@ impl Backend for InProcessBackend {
 
     async fn roll(&self, id: u64) -> anyhow::Result<()> {
         self.stop_node(id).await?;
+        self.versions.upgrade(id);
         self.start_node(id).await
+    }
+
+    fn protocol_version(&self, id: u64) -> u32 {
+        self.versions.of(id)
     }
 
     async fn add_node(&self, via: u64) -> anyhow::Result<u64> {

@@ -11,6 +11,8 @@
 //!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
 //!   [`docker_netns`] makes link faults inside the containers);
 //! - [`workers`]: `hodei worker` agents beside the process backend's nodes.
+//! - [`versions`]: nodes still capped at the previous protocol version, so a
+//!   roll is a rolling upgrade.
 
 pub mod docker;
 pub mod docker_cli;
@@ -20,6 +22,7 @@ pub mod inprocess;
 pub mod iptables;
 pub mod process;
 mod process_node;
+pub mod versions;
 pub mod workers;
 
 use std::future::Future;
@@ -74,7 +77,8 @@ pub trait Backend: Send + Sync + 'static {
     fn pause(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn resume(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Stops a node cleanly and starts a fresh one (process or container) on the
-    /// same data and addresses, as a rolling upgrade does; returns once it is ready.
+    /// same data and addresses at this build's protocol version (an upgrade if
+    /// it ran capped, see [`versions`]); returns once it is ready.
     fn roll(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Starts a fresh node (the next unused id, an empty data dir) that joins the
     /// cluster through member `via` (learner, then voter, as `hodei server
@@ -87,6 +91,8 @@ pub trait Backend: Send + Sync + 'static {
     fn retire(&self, id: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Resumes paused nodes, restarts dead ones, then heals the network.
     fn heal_all(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// The protocol version node `id` runs.
+    fn protocol_version(&self, id: u64) -> u32;
     /// The tail of each node's log, for a failure message.
     fn logs(&self) -> String;
     /// (node id, data dir) of every node whose files this process can read,

@@ -49,6 +49,8 @@ pub struct ProcessOptions {
     pub net: NetChoice,
     /// `hodei worker` agents to start once the nodes are ready.
     pub workers: usize,
+    /// Start every node at this protocol version (a roll upgrades it).
+    pub from_protocol: Option<u32>,
 }
 
 enum Net {
@@ -71,6 +73,7 @@ pub struct ProcessBackend {
     block: u8,
     net: Net,
     workers: Option<Workers>,
+    versions: super::versions::Versions,
 }
 
 fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
@@ -121,6 +124,7 @@ impl ProcessBackend {
             nodes: Mutex::new(specs.into_iter().map(Node::new).collect()),
             block,
             workers: None,
+            versions: super::versions::Versions::new(opts.from_protocol, 1..=opts.nodes as u64)?,
             _dir: dir,
         };
         for id in backend.node_ids() {
@@ -157,6 +161,7 @@ impl ProcessBackend {
             None => ["--initial-cluster", self.initial_cluster.as_str()],
         };
         let child = Command::new(&self.bin)
+            .envs(self.versions.env(id))
             .arg("server")
             .args(["--id", &s.id.to_string()])
             .arg("--data-dir")
@@ -331,8 +336,13 @@ impl Backend for ProcessBackend {
         if let Net::Filter(filters, _) = &self.net {
             filters.forget(id);
         }
+        self.versions.upgrade(id);
         self.spawn(id)?;
         self.wait_for_ready(id, Instant::now() + Duration::from_secs(30)).await
+    }
+
+    fn protocol_version(&self, id: u64) -> u32 {
+        self.versions.of(id)
     }
 
     async fn add_node(&self, via: u64) -> anyhow::Result<u64> {

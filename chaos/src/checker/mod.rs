@@ -8,9 +8,11 @@
 //! | `linear` | submits, linearizable reads and cancels have one real-time order the job model accepts (Wing–Gong search; "unknown" fails) |
 //! | `state_hash` | nodes at the same applied index have the same state hash; all converge after healing |
 //! | `recovery` | one leader and full service within 30 s of every heal |
+//! | `cluster_version` | after healing every member records one cluster version, the lowest protocol version they speak |
 //! | `replay` | replaying the committed log through `domain`: no job on two live workers, reports fenced, admissions within quota plus burst |
 
 mod acked_present;
+mod cluster_version;
 pub mod linear;
 mod monotonic_reads;
 mod no_phantom;
@@ -103,6 +105,7 @@ pub fn check_all(h: &History) -> Vec<Verdict> {
         linear::check(h),
         state_hash::check(h),
         recovery::check(h),
+        cluster_version::check(h),
     ];
     verdicts.extend(replay::check(h.committed.as_ref()));
     verdicts

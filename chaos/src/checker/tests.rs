@@ -37,6 +37,8 @@ fn good() -> History {
         applied_index: Some(9),
         state_hash: Some(0xabc),
         jobs: Some(vec![job(1, "a", "CANCELLED"), job(2, "b", "PENDING")]),
+        cluster_version: Some(3),
+        protocol_version: Some(3),
     };
     History {
         seed: 1,
@@ -190,5 +192,5 @@ fn a_removed_node_is_not_held_to_the_final_state_and_a_joined_one_is() {
 fn a_member_whose_final_state_was_not_collected_is_a_violation() {
     let mut h = with_replaced_member();
     h.final_nodes.retain(|n| n.id != 4);
-    assert_eq!(failing(&h), vec!["acked-submits-present", "same-state-at-same-index"]);
+    assert_eq!(failing(&h), vec!["acked-submits-present", "same-state-at-same-index", "cluster-version"]);
 }

@@ -16,9 +16,13 @@ pub fn seed(default: u64) -> u64 {
 }
 
 fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, out: &std::path::Path) -> CampaignConfig {
+    let nemeses = parse_nemeses(nemesis).expect("known nemeses");
+    // As the CLI does: with the upgrade nemesis the nodes start one protocol
+    // version back, so the first roll is a real N-1 to N upgrade.
+    let from_protocol = nemeses.contains(&Fault::RollingRestart).then_some(hodei_domain::OLDEST_PROTOCOL_VERSION);
     CampaignConfig {
         backend: backend.into(),
-        nemeses: parse_nemeses(nemesis).expect("known nemeses"),
+        nemeses,
         nodes: 3,
         duration: Duration::from_secs(seconds),
         seed,
@@ -31,6 +35,7 @@ fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice,
         // assignments, fencing tokens and reports.
         workers: if backend == "process" { 2 } else { 0 },
         image: "hodei:dev".into(),
+        from_protocol,
     }
 }
 

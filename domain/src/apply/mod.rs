@@ -12,6 +12,7 @@ pub(crate) mod scale;
 pub(crate) mod settings;
 pub(crate) mod tenant;
 pub(crate) mod tick;
+pub(crate) mod version;
 pub(crate) mod worker;
 
 use crate::ids::{JobId, TenantId};

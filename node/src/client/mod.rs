@@ -103,8 +103,8 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<(), ClientError> {
     let show = |v: &Value| {
         if out.is_none() || out == Some(crate::cli::OutputFormat::Table) {
             output::emit(&format!(
-                "node {} answering; leader {}; term {}; commit index {}\n",
-                v["node_id"], v["leader_id"], v["term"], v["commit_index"]
+                "node {} answering; leader {}; term {}; commit index {}; cluster version {}\n",
+                v["node_id"], v["leader_id"], v["term"], v["commit_index"], v["cluster_version"]
             ));
             let members: Value = json!({ "items": v["members"] });
             print(&members, Some(crate::cli::OutputFormat::Table), MEMBER);

@@ -12,7 +12,7 @@ pub type Columns = &'static [&'static str];
 
 pub const TENANT: Columns = &["id", "name", "email", "quota.cpu_m", "quota.memory_mb", "quota.max_concurrent_jobs"];
 pub const JOB: Columns = &["id", "tenant_id", "state", "cpu_m", "memory_mb", "pool", "command"];
-pub const MEMBER: Columns = &["id", "voter", "peer_addr", "http_addr", "grpc_addr", "applied_index"];
+pub const MEMBER: Columns = &["id", "voter", "peer_addr", "http_addr", "grpc_addr", "applied_index", "protocol_version"];
 
 /// Writes to stdout; a closed pipe (`hodei job list | head`) ends quietly.
 pub fn emit(text: &str) {

@@ -22,6 +22,9 @@ pub struct RaftSettings {
     /// Entries kept behind a snapshot so a slightly lagging follower needs none (0 allowed).
     pub max_in_snapshot_log_to_keep: u64,
     pub snapshot_chunk_bytes: u64,
+    /// The protocol version this node speaks: this build's by default; the
+    /// previous one to run this build as the previous release (upgrade tests).
+    pub protocol_version: u32,
 }
 
 impl Default for RaftSettings {
@@ -34,6 +37,7 @@ impl Default for RaftSettings {
             snapshot_logs_since_last: 20_000,
             max_in_snapshot_log_to_keep: 1000,
             snapshot_chunk_bytes: 4 * 1024 * 1024,
+            protocol_version: hodei_domain::PROTOCOL_VERSION,
         }
     }
 }
@@ -60,6 +64,13 @@ impl RaftSettings {
         }
         if r.snapshot_chunk_bytes < 1024 {
             return Err(ConfigError::invalid("raft.snapshot_chunk_bytes", "must be at least 1024"));
+        }
+        let versions = hodei_domain::OLDEST_PROTOCOL_VERSION..=hodei_domain::PROTOCOL_VERSION;
+        if !versions.contains(&r.protocol_version) {
+            return Err(ConfigError::invalid(
+                "raft.protocol_version",
+                format!("this build speaks {} to {}, not {}", versions.start(), versions.end(), r.protocol_version),
+            ));
         }
         Ok(self)
     }
