@@ -182,7 +182,7 @@ impl Traffic {
 }
 
 /// The share of client 0's turns it spends as the operator (quota edges, bursts).
-const OPERATOR_SHARE: f64 = 0.04;
+const OPERATOR_SHARE: f64 = 0.08;
 
 /// One client's loop; returns when `stop` is set (after finishing its current
 /// call, or the operator's current quota edge, which ends with the quota put back).

@@ -68,7 +68,7 @@ fn count(report: &Report, kind: &str, outcome: &str) -> u64 {
 }
 
 /// Some of every kind of call were acknowledged: the operator's quota edges and
-/// bursts (client 0 spends about one turn in 25 on them), and, where the
+/// bursts (client 0 spends about one turn in 12 on them), and, where the
 /// backend serves gRPC (`grpc`), submits and linearizable reads through it.
 fn assert_every_kind_of_call(report: &Report, grpc: bool) {
     let mut least = vec![("quota-read", 2), ("quota-set", 4), ("burst-request", 1)];
