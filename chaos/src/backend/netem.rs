@@ -76,7 +76,7 @@ fn tc_batch(wrap: &[&str], lines: &[String]) -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("run {program} (tc is in iproute2)"))?;
+        .with_context(|| if program == "tc" { "run tc (it is in iproute2)".to_string() } else { format!("run {program}") })?;
     child.stdin.take().context("tc's stdin")?.write_all((lines.join("\n") + "\n").as_bytes()).context("write to tc")?;
     let out = child.wait_with_output().context("wait for tc")?;
     if !out.status.success() {
@@ -86,7 +86,7 @@ fn tc_batch(wrap: &[&str], lines: &[String]) -> anyhow::Result<()> {
 }
 
 fn tc(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("tc").args(args).output().context("run tc (tc is in iproute2)")?;
+    let out = Command::new("tc").args(args).output().context("run tc (it is in iproute2)")?;
     if !out.status.success() {
         bail!("tc {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
     }
