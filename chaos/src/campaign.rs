@@ -132,7 +132,9 @@ async fn drive<B: Backend>(cfg: &CampaignConfig, faults: &[Fault], backend: Arc<
     let tenant = create_tenant(&rest, &nodes, cfg.seed).await?;
     allow_a_deep_queue(&rest, &nodes, tenant).await?;
     let recorder = Arc::new(Recorder::new(cfg.seed, backend.node_ids()));
-    let traffic = Arc::new(Traffic::new(rest.clone(), nodes.clone(), tenant, cfg.seed, recorder.clone()));
+    let grpc_endpoints: crate::grpc::Endpoints = { let b = backend.clone(); Arc::new(move |id| b.grpc_url(id)) };
+    let traffic = Traffic::new(rest.clone(), nodes.clone(), tenant, cfg.seed, recorder.clone());
+    let traffic = Arc::new(traffic.with_grpc(grpc_endpoints, &backend.admin_token())?);
     let prober = Arc::new(Prober::new(backend.clone(), traffic.clone(), recorder.clone())?);
 
     let stop_clients = Arc::new(AtomicBool::new(false));

@@ -89,17 +89,26 @@ pub fn job_seen(json: &Value) -> Option<JobSeen> {
     })
 }
 
-/// Turns a call's result into an outcome. `read`: a 404 is an observation (the
-/// job is absent), not a failure.
+/// Turns a job call's result into an outcome. `read`: a 404 is an observation
+/// (the job is absent), not a failure.
 pub fn classify(result: &Result<Reply, CallError>, read: bool) -> Outcome {
     match result {
-        Err(CallError::NotSent(e)) => Outcome::Fail { reason: format!("not sent: {e}") },
-        Err(CallError::Unknown(e)) => Outcome::Maybe { reason: format!("no reply: {e}") },
         Ok(r) if (200..300).contains(&r.status) => match job_seen(&r.json) {
             Some(job) => Outcome::Ok { job: Some(job) },
             None => Outcome::Maybe { reason: format!("{} with an unreadable body", r.status) },
         },
         Ok(r) if read && r.status == 404 => Outcome::Ok { job: None },
+        _ => classify_other(result),
+    }
+}
+
+/// Turns the result of a call whose reply is not a job (a quota or burst
+/// call) into an outcome: any 2xx is `Ok` with no job; the rest as for jobs.
+pub fn classify_other(result: &Result<Reply, CallError>) -> Outcome {
+    match result {
+        Err(CallError::NotSent(e)) => Outcome::Fail { reason: format!("not sent: {e}") },
+        Err(CallError::Unknown(e)) => Outcome::Maybe { reason: format!("no reply: {e}") },
+        Ok(r) if (200..300).contains(&r.status) => Outcome::Ok { job: None },
         Ok(r) if r.status == 503 && r.code() == "unavailable" => Outcome::Fail { reason: "503 unavailable".into() },
         Ok(r) if (400..500).contains(&r.status) => Outcome::Fail { reason: format!("{} {}", r.status, r.code()) },
         Ok(r) => Outcome::Maybe { reason: format!("{} {}", r.status, r.code()) },
@@ -129,6 +138,14 @@ mod tests {
         assert_eq!(classify(&un, false).label(), "fail");
         assert_eq!(classify(&reply(409, json!({"error": {"code": "conflict"}})), false).label(), "fail");
         assert_eq!(classify(&Err(CallError::NotSent("refused".into())), false).label(), "fail");
+    }
+
+    #[test]
+    fn quota_and_burst_replies_are_ok_without_a_job_and_fail_like_the_rest() {
+        assert_eq!(classify_other(&reply(200, json!({"quota": {}}))), Outcome::Ok { job: None });
+        assert_eq!(classify_other(&reply(409, json!({"error": {"code": "conflict"}}))).label(), "fail");
+        assert_eq!(classify_other(&reply(503, json!({"error": {"code": "maybe_committed"}}))).label(), "maybe");
+        assert_eq!(classify_other(&Err(CallError::Unknown("reset".into()))).label(), "maybe");
     }
 
     #[test]

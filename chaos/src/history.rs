@@ -26,6 +26,15 @@ pub enum OpKind {
     Read { job: u64, linearizable: bool },
     /// `POST /api/v1/jobs/{job}/cancel`.
     Cancel { job: u64 },
+    /// `GET /api/v1/tenants/{id}/quota` (linearizable): the quota and the
+    /// admitted usage a quota change is set against.
+    GetQuota,
+    /// `PUT /api/v1/tenants/{id}/quota` with these limits.
+    SetQuota { cpu_m: u64, memory_mb: u64, max_concurrent_jobs: u32 },
+    /// `POST /api/v1/tenants/{id}/burst` for a one-minute lease of this much.
+    RequestBurst { cpu_m: u64, memory_mb: u64 },
+    /// `POST /api/v1/tenants/{id}/bursts/{burst}/revoke`.
+    RevokeBurst { burst: u64 },
 }
 
 impl OpKind {
@@ -35,8 +44,22 @@ impl OpKind {
             OpKind::Read { linearizable: true, .. } => "read-linearizable",
             OpKind::Read { linearizable: false, .. } => "read-stale",
             OpKind::Cancel { .. } => "cancel",
+            OpKind::GetQuota => "quota-read",
+            OpKind::SetQuota { .. } => "quota-set",
+            OpKind::RequestBurst { .. } => "burst-request",
+            OpKind::RevokeBurst { .. } => "burst-revoke",
         }
     }
+}
+
+/// Which front end a call went through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    #[default]
+    Rest,
+    /// The public gRPC API (`hodei.v1.JobService`).
+    Grpc,
 }
 
 /// A job as a reply showed it.
@@ -76,12 +99,25 @@ pub struct Op {
     /// The node the request was sent to.
     pub node: u64,
     pub kind: OpKind,
+    /// The front end it went through (histories from before gRPC clients have none: REST).
+    #[serde(default)]
+    pub api: Api,
     /// Milliseconds since the campaign started.
     pub invoke_ms: u64,
     pub complete_ms: u64,
     /// `X-Hodei-Index` of the reply, when it had one.
     pub index: Option<u64>,
     pub outcome: Outcome,
+}
+
+impl Op {
+    /// The kind's label, with `-grpc` when it went through gRPC (for the report).
+    pub fn label(&self) -> String {
+        match self.api {
+            Api::Rest => self.kind.label().to_string(),
+            Api::Grpc => format!("{}-grpc", self.kind.label()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 //! ```text
 //!            nemesis (seeded schedule) ----faults----> backend (processes | containers)
 //!                                                        |  REST
-//!  workload clients --ops--> nodes --replies--> history (invoke/complete, ok|fail|maybe)
+//!  workload clients --ops (REST, gRPC)--> nodes --replies--> history (invoke/complete, ok|fail|maybe)
 //!  monitor (hash samples) ------------------------------>  |
 //!  recovery probe (after each heal) -------------------->  |
 //!                                                 checkers -> report
@@ -19,8 +19,11 @@
 //!   to containers with `docker network disconnect`, `kill`, `pause`, `rm`/`run`.
 //! - [`nemesis`]: the fault kinds and the seeded schedule that applies them;
 //!   [`membership`]: the faults that add, remove and replace nodes.
-//! - [`workload`]: clients submitting (idempotency keys), reading, cancelling.
-//! - [`client`]: REST calls and the rule that makes an unclear reply "maybe".
+//! - [`workload`]: clients submitting (idempotency keys), reading, cancelling,
+//!   over REST and (a share of submits and reads) gRPC; [`operator`]: client 0's
+//!   quota changes at the edge of the tenant's demand, and burst leases.
+//! - [`client`]: REST calls and the rule that makes an unclear reply "maybe";
+//!   [`grpc`]: the same for the gRPC job service.
 //! - [`history`]: the recorded operations, faults, samples and final state.
 //! - [`model`]: what observations of one job may look like over time.
 //! - [`monitor`], [`recovery`]: state-hash samples; time to full service after a heal.
@@ -33,11 +36,13 @@ pub mod campaign;
 pub mod checker;
 pub mod client;
 pub mod committed;
+pub mod grpc;
 pub mod history;
 pub mod membership;
 pub mod model;
 pub mod monitor;
 pub mod nemesis;
+pub mod operator;
 pub mod recovery;
 pub mod report;
 pub mod workload;

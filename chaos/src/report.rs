@@ -53,7 +53,7 @@ impl Report {
         let fault_log = h.faults.iter().map(|f| format!("{:>7} ms  {:<15} {}  (healed at {} ms)", f.start_ms, f.name, f.detail, f.end_ms)).collect();
         let mut operations: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for op in &h.ops {
-            *operations.entry(op.kind.label().into()).or_default().entry(op.outcome.label().into()).or_insert(0) += 1;
+            *operations.entry(op.label()).or_default().entry(op.outcome.label().into()).or_insert(0) += 1;
         }
         let mut jobs_final_states = BTreeMap::new();
         for j in h.final_nodes.first().and_then(|n| n.jobs.as_ref()).into_iter().flatten() {

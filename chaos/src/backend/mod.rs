@@ -4,8 +4,8 @@
 //!
 //! - [`process`]: `hodei server` OS processes, each on its own loopback address
 //!   (its nodes in `process_node`);
-//!   network faults by [`iptables`] rules when it is usable, else by each node's
-//!   transport filter ([`filter`]);
+//!   network faults by [`iptables`] rules (and delay by [`netem`]) when it is
+//!   usable, else by each node's transport filter ([`filter`]);
 //! - [`inprocess`]: nodes inside this process, cut by their transport filters;
 //! - [`docker`]: one container per node from the `hodei:dev` image on a network
 //!   of the campaign's own ([`docker_cli`] runs the `docker` commands,
@@ -20,6 +20,7 @@ pub mod docker_netns;
 pub mod filter;
 pub mod inprocess;
 pub mod iptables;
+pub mod netem;
 pub mod process;
 mod process_node;
 pub mod versions;
@@ -38,6 +39,11 @@ pub trait Backend: Send + Sync + 'static {
     fn node_ids(&self) -> Vec<u64>;
     /// `http://host:port` of a node's REST endpoint.
     fn base_url(&self, id: u64) -> String;
+    /// `http://host:port` of a node's gRPC endpoint, when it serves one the
+    /// campaign can reach (clients then send a share of their calls there).
+    fn grpc_url(&self, _id: u64) -> Option<String> {
+        None
+    }
     /// A token with the admin role.
     fn admin_token(&self) -> String;
     /// How this backend makes network faults, for the report.
@@ -63,7 +69,7 @@ pub trait Backend: Send + Sync + 'static {
             Ok(())
         }
     }
-    /// Holds back what `from` sends to `to` by `ms` (through the transport filter).
+    /// Holds back what `from` sends to `to` by `ms` (the transport filter, or netem).
     fn delay(&self, from: u64, to: u64, ms: u64) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Drops each packet between `a` and `b` (both directions) with `probability`.
     fn lose(&self, a: u64, b: u64, probability: f64) -> impl Future<Output = anyhow::Result<()>> + Send;

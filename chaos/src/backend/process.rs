@@ -4,6 +4,8 @@
 //! - cut, isolate, loss: iptables rules on those addresses ([`super::iptables`])
 //!   when iptables is usable; otherwise cuts go through each node's transport
 //!   filter ([`super::filter`]) and loss is not available;
+//! - delay: with iptables, `tc netem` on `lo` for those addresses only
+//!   ([`super::netem`]); otherwise the transport filter;
 //! - kill and restart: SIGKILL, then the same command on the same data dir;
 //! - pause and resume: SIGSTOP and SIGCONT;
 //! - roll: SIGTERM (the node's clean shutdown), then the same command again;
@@ -23,6 +25,7 @@ use anyhow::{bail, Context};
 
 use super::filter::TransportFilters;
 use super::iptables::Iptables;
+use super::netem::{self, LoopbackDelay};
 use super::process_node::{Node, NodeGuard, Spec};
 use super::workers::Workers;
 use super::{lock, new_secret, tail, wait_until_ready, Backend};
@@ -72,6 +75,8 @@ pub struct ProcessBackend {
     /// The third octet of every node's loopback address.
     block: u8,
     net: Net,
+    /// Delays between the nodes' addresses, with `Net::Iptables`.
+    netem: LoopbackDelay,
     workers: Option<Workers>,
     versions: super::versions::Versions,
 }
@@ -123,6 +128,7 @@ impl ProcessBackend {
             admin,
             nodes: Mutex::new(specs.into_iter().map(Node::new).collect()),
             block,
+            netem: LoopbackDelay::new(),
             workers: None,
             versions: super::versions::Versions::new(opts.from_protocol, 1..=opts.nodes as u64)?,
             _dir: dir,
@@ -238,6 +244,10 @@ impl Backend for ProcessBackend {
         self.node(id).map(|n| format!("http://{}:{}", n.spec.ip, n.spec.http)).unwrap_or_default()
     }
 
+    fn grpc_url(&self, id: u64) -> Option<String> {
+        self.node(id).ok().map(|n| format!("http://{}:{}", n.spec.ip, n.spec.grpc))
+    }
+
     fn admin_token(&self) -> String {
         self.admin.clone()
     }
@@ -252,7 +262,7 @@ impl Backend for ProcessBackend {
     fn unsupported(&self, fault: Fault) -> Option<String> {
         match (&self.net, fault) {
             (Net::Filter(_, why), Fault::PacketLoss) => Some(format!("packet loss needs iptables; {why}")),
-            (Net::Iptables(_), Fault::PacketDelay) => Some("packet delay goes through the transport filter: use --net filter".into()),
+            (Net::Iptables(_), Fault::PacketDelay) => netem::unusable().map(|why| format!("{why}; or use --net filter")),
             _ => None,
         }
     }
@@ -270,7 +280,7 @@ impl Backend for ProcessBackend {
     async fn delay(&self, from: u64, to: u64, ms: u64) -> anyhow::Result<()> {
         match &self.net {
             Net::Filter(filters, _) => filters.delay(from, &self.base_url(from), to, ms).await,
-            Net::Iptables(_) => bail!("packet delay goes through the transport filter: use --net filter"),
+            Net::Iptables(_) => self.netem.delay(self.addr(from)?.0, self.addr(to)?.0, ms),
         }
     }
 
@@ -283,7 +293,11 @@ impl Backend for ProcessBackend {
 
     async fn heal_network(&self) -> anyhow::Result<()> {
         match &self.net {
-            Net::Iptables(ipt) => ipt.clear(),
+            Net::Iptables(ipt) => {
+                let delays = self.netem.clear();
+                ipt.clear()?;
+                delays
+            }
             Net::Filter(filters, _) => {
                 for from in filters.take_all() {
                     // A dead node comes back with no rules; a paused one is resumed first by heal_all.

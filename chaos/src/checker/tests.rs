@@ -1,14 +1,14 @@
 //! Each checker passes a good history and reports a hand-planted violation.
 
 use super::check_all;
-use crate::history::{FinalNode, HashSample, History, JobSeen, MemberChange, Op, OpKind, Outcome, Recovery};
+use crate::history::{Api, FinalNode, HashSample, History, JobSeen, MemberChange, Op, OpKind, Outcome, Recovery};
 
 fn job(id: u64, key: &str, state: &str) -> JobSeen {
     JobSeen { id, key: Some(key.into()), state: state.into() }
 }
 
 fn op(id: u64, kind: OpKind, t: u64, index: Option<u64>, outcome: Outcome) -> Op {
-    Op { id, client: 0, node: 1 + id % 3, kind, invoke_ms: t, complete_ms: t + 10, index, outcome }
+    Op { id, client: 0, node: 1 + id % 3, kind, api: Api::Rest, invoke_ms: t, complete_ms: t + 10, index, outcome }
 }
 
 fn ok(j: JobSeen) -> Outcome {
@@ -193,4 +193,31 @@ fn a_member_whose_final_state_was_not_collected_is_a_violation() {
     let mut h = with_replaced_member();
     h.final_nodes.retain(|n| n.id != 4);
     assert_eq!(failing(&h), vec!["acked-submits-present", "same-state-at-same-index", "cluster-version"]);
+}
+
+/// The good history with the operator's calls (a quota read and change, a
+/// burst and an unclear revoke), a submit refused by quota, and a gRPC read.
+fn with_quota_bursts_and_grpc() -> History {
+    let mut h = good();
+    let none = || Outcome::Ok { job: None };
+    h.ops.push(op(20, OpKind::GetQuota, 130, Some(9), none()));
+    h.ops.push(op(21, OpKind::SetQuota { cpu_m: 3, memory_mb: 3, max_concurrent_jobs: 6 }, 140, Some(10), none()));
+    h.ops.push(op(22, OpKind::RequestBurst { cpu_m: 2, memory_mb: 1 }, 150, Some(11), none()));
+    h.ops.push(op(23, OpKind::RevokeBurst { burst: 1 }, 160, None, Outcome::Maybe { reason: "no reply: timed out".into() }));
+    h.ops.push(op(24, OpKind::Submit { key: "d".into() }, 170, None, Outcome::Fail { reason: "429 quota_exceeded".into() }));
+    h.ops.push(Op { api: Api::Grpc, ..op(25, lin(1), 180, Some(12), ok(job(1, "a", "CANCELLED"))) });
+    h
+}
+
+#[test]
+fn quota_burst_and_grpc_calls_pass_and_a_grpc_read_is_held_to_the_same_rules() {
+    let h = with_quota_bursts_and_grpc();
+    assert!(failing(&h).is_empty(), "{:?}", check_all(&h));
+    let report = crate::report::Report::new("test", vec![], 1.0, &h, check_all(&h));
+    assert_eq!(report.operations["read-linearizable-grpc"]["ok"], 1);
+    assert_eq!(report.operations["quota-set"]["ok"], 1);
+
+    let mut h = with_quota_bursts_and_grpc();
+    h.ops.push(Op { api: Api::Grpc, ..op(26, lin(1), 200, Some(13), ok(job(1, "a", "PENDING"))) });
+    assert_eq!(failing(&h), vec!["linearizable-reads-monotonic", "linearizable-per-tenant"]);
 }

@@ -41,14 +41,16 @@ fn config(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice,
 
 /// Runs a 3-node campaign of `backend` and asserts what every campaign must
 /// show: network faults made as `network` says, a fault of each of `groups`
-/// applied, enough traffic, and no violation. The output dir is kept (and named
-/// in the failure) when a checker fails. Returns the report for further checks.
+/// applied, every kind of call made, enough traffic, and no violation. The
+/// output dir is kept (and named in the failure) when a checker fails. Returns
+/// the report for further checks.
 pub async fn must_pass(backend: &str, nemesis: &str, seconds: u64, seed: u64, net: NetChoice, network: &str, groups: &[&str]) -> Report {
     let out = out_dir();
     let cfg = config(backend, nemesis, seconds, seed, net, out.path());
     let report = must_run(&cfg).await;
     assert!(report.network.starts_with(network), "network faults by {:?}, expected {network:?}", report.network);
     assert_faults_applied(&report, groups);
+    assert_every_kind_of_call(&report, backend == "process");
     let kept = keep_if_failed(out, &report);
     assert_passes(&report, kept.as_deref());
     report
@@ -65,6 +67,24 @@ async fn must_run(cfg: &CampaignConfig) -> Report {
     report
 }
 
+/// The count of `outcome` answers to calls labelled `kind` (`submit`, `quota-set`, `submit-grpc`, ...).
+fn count(report: &Report, kind: &str, outcome: &str) -> u64 {
+    report.operations.get(kind).and_then(|m| m.get(outcome)).copied().unwrap_or(0)
+}
+
+/// Some of every kind of call were acknowledged: the operator's quota edges and
+/// bursts (client 0 spends about one turn in 12 on them), and, where the
+/// backend serves gRPC (`grpc`), submits and linearizable reads through it.
+fn assert_every_kind_of_call(report: &Report, grpc: bool) {
+    let mut least = vec![("quota-read", 2), ("quota-set", 4), ("burst-request", 1)];
+    if grpc {
+        least.extend([("submit-grpc", 20), ("read-linearizable-grpc", 20)]);
+    }
+    for (kind, least) in least {
+        assert!(count(report, kind, "ok") >= least, "fewer than {least} {kind} calls acknowledged: {:?}", report.operations);
+    }
+}
+
 /// Every group of `groups` had a fault applied, and none failed to apply.
 fn assert_faults_applied(report: &Report, groups: &[&str]) {
     let applied: BTreeSet<&str> = report.faults.keys().map(String::as_str).collect();
@@ -77,8 +97,7 @@ fn assert_faults_applied(report: &Report, groups: &[&str]) {
 
 /// Enough acknowledged traffic to mean something, and no violation.
 fn assert_passes(report: &Report, kept: Option<&std::path::Path>) {
-    let submits_ok = report.operations.get("submit").and_then(|m| m.get("ok")).copied().unwrap_or(0);
-    let lin_reads_ok = report.operations.get("read-linearizable").and_then(|m| m.get("ok")).copied().unwrap_or(0);
+    let (submits_ok, lin_reads_ok) = (count(report, "submit", "ok"), count(report, "read-linearizable", "ok"));
     println!(
         "measured: {} operations, {submits_ok} acknowledged submits, {lin_reads_ok} linearizable reads, faults {:?}, recoveries {:?} ms",
         report.total_operations, report.faults, report.recoveries_ms

@@ -12,7 +12,9 @@
 //! What is left out, and why: stale reads (allowed to lag); refused submits (a
 //! 4xx or 503 `unavailable` promises nothing was applied and shows nothing);
 //! reads and cancels with no reply (they changed nothing, or for a cancel, may
-//! have: kept as optional); other refusals of a cancel (403, 503: nothing seen).
+//! have: kept as optional); other refusals of a cancel (403, 503: nothing seen);
+//! quota and burst calls (they touch no job: what they do to admissions is the
+//! log replay's to check).
 
 mod job_model;
 pub(crate) mod search;
@@ -102,6 +104,8 @@ fn per_job(h: &History) -> BTreeMap<u64, Vec<(Timed<JobCall>, u64)>> {
             (OpKind::Submit { .. }, Outcome::Ok { job: Some(j) }) => vec![j.id],
             (OpKind::Submit { key }, _) => keys.get(key.as_str()).into_iter().flatten().copied().collect(),
             (OpKind::Read { job, .. } | OpKind::Cancel { job }, _) => vec![*job],
+            // Quota and burst calls touch no job (`call_of` gave none).
+            (OpKind::GetQuota | OpKind::SetQuota { .. } | OpKind::RequestBurst { .. } | OpKind::RevokeBurst { .. }, _) => continue,
         };
         for job in targets {
             jobs.entry(job).or_default().push((call.clone(), op.id));

@@ -3,7 +3,7 @@
 
 use super::search::{check, Answer, Model, Timed};
 use super::{check_with_budget, BUDGET};
-use crate::history::{History, JobSeen, Op, OpKind, Outcome};
+use crate::history::{Api, History, JobSeen, Op, OpKind, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Register(u8);
@@ -80,7 +80,7 @@ fn seen(id: u64, state: &str) -> Outcome {
 }
 
 fn op(id: u64, kind: OpKind, invoke_ms: u64, complete_ms: u64, outcome: Outcome) -> Op {
-    Op { id, client: id as u32 % 3, node: 1, kind, invoke_ms, complete_ms, index: None, outcome }
+    Op { id, client: id as u32 % 3, node: 1, kind, api: Api::Rest, invoke_ms, complete_ms, index: None, outcome }
 }
 
 fn submit(id: u64, job: u64, t: (u64, u64), outcome: Outcome) -> Op {
