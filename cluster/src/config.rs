@@ -23,6 +23,9 @@ pub struct ClusterConfig {
     /// The protocol version this node speaks (`hodei_domain::PROTOCOL_VERSION`,
     /// or the previous one to run as the previous release).
     pub protocol_version: u32,
+    /// Most client writes one Raft entry carries (1: one entry per write);
+    /// see [`crate::batch`].
+    pub max_batch: usize,
     /// Bound on a client write, from arrival to answer, forwarding included.
     pub write_timeout: Duration,
     /// What the configuration declares; a leader proposes what is missing.

@@ -11,7 +11,8 @@
 //!
 //! - [`config`]: start-up settings and Raft timing (etcd-like defaults).
 //! - [`node`]: `ClusterNode`: start (bootstrap, join or rejoin), leader hints, shutdown.
-//! - [`write`]: client writes, stamped by the leader, forwarded by followers.
+//! - [`write`]: client writes, stamped by the leader, forwarded by followers;
+//!   [`batch`]: concurrent writes of one node carried by one Raft entry.
 //! - [`read`]: linearizable and stale read barriers.
 //! - [`membership`]: join, removal, advertised addresses.
 //! - [`status`]: the cluster view served by `GET /api/v1/cluster`.
@@ -29,6 +30,7 @@
 //!   when a write is forwarded.
 
 pub mod backup;
+pub mod batch;
 pub mod codec;
 pub mod config;
 pub mod error;

@@ -43,6 +43,7 @@ pub(crate) struct Inner {
     pub(crate) started: Instant,
     /// Worker leases (meaningful on the leader only).
     pub(crate) liveness: crate::liveness::Liveness,
+    pub(crate) batcher: crate::batch::Batcher,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -66,6 +67,8 @@ impl ClusterNode {
             .await
             .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
+        let (batcher, batch_rx) = crate::batch::Batcher::new();
+        let max_batch = config.max_batch.max(1);
         let node = ClusterNode {
             inner: Arc::new(Inner {
                 id: config.id,
@@ -79,11 +82,14 @@ impl ClusterNode {
                 last_leader_contact_ms: AtomicU64::new(u64::MAX),
                 started: Instant::now(),
                 liveness: Default::default(),
+                batcher,
                 stop,
                 tasks: Default::default(),
             }),
         };
         node.serve_peers(peer_listener, stop_rx);
+        let batcher = tokio::spawn(crate::batch::run(Arc::downgrade(&node.inner), batch_rx, max_batch));
+        node.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(batcher);
         node.bootstrap_or_join().await?;
         let advertiser = tokio::spawn(membership::advertise_self(node.clone()));
         let leader_loops = tokio::spawn(crate::leader::run(node.clone()));

@@ -34,6 +34,14 @@ impl ClusterNode {
     pub async fn write(&self, command: Command) -> Result<Written, ClusterError> {
         self.check_version_gate(&command)?;
         let deadline = Instant::now() + self.inner.config.write_timeout;
+        if self.inner.config.max_batch > 1 && command.batchable() && self.cluster_version() >= 3 {
+            return self.write_batched(command, deadline).await;
+        }
+        self.write_routed(command, deadline).await
+    }
+
+    /// Proposes `command` on the leader (forwarding it there from a follower).
+    pub(crate) async fn write_routed(&self, command: Command, deadline: Instant) -> Result<Written, ClusterError> {
         let mut last_err = ClusterError::unavailable("no leader elected", None);
         // Re-route while nothing was applied and time remains: leadership may move,
         // and a new member may learn the leader's address a moment after its id.

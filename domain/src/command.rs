@@ -51,6 +51,9 @@ pub enum Command {
     SetObservability(SetObservability),
     RecordSamples(RecordSamples),
     SetClusterVersion(SetClusterVersion),
+    /// Several commands in one entry, proposed together by a node's batcher
+    /// (many client writes, one Raft entry); applied in order.
+    Batch(Vec<Command>),
 }
 
 impl Command {
@@ -60,8 +63,17 @@ impl Command {
         match self {
             // Raising to v needs every member to speak v; the kind is from 3.
             Command::SetClusterVersion(c) => c.version.max(3),
+            Command::Batch(commands) => commands.iter().map(Command::min_version).fold(3, u32::max),
             _ => 2,
         }
+    }
+
+    /// Whether the command may share an entry with others. Not an assignment
+    /// (its fencing token is the entry's index, which must name one decision),
+    /// not a batch, and not a cluster-version raise (proposed alone, after
+    /// asking every member).
+    pub fn batchable(&self) -> bool {
+        !matches!(self, Command::AssignJobs(_) | Command::Batch(_) | Command::SetClusterVersion(_))
     }
 
     /// A short name for logs and metrics.
@@ -93,6 +105,7 @@ impl Command {
             Command::SetObservability(_) => "set_observability",
             Command::RecordSamples(_) => "record_samples",
             Command::SetClusterVersion(_) => "set_cluster_version",
+            Command::Batch(_) => "batch",
         }
     }
 }

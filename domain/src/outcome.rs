@@ -38,6 +38,8 @@ pub enum Outcome {
     SamplesRecorded { pools: u32, tenants: u32 },
     /// The cluster version now recorded.
     ClusterVersionSet(u32),
+    /// The outcome of each command of a `Batch`, in order.
+    Batch(Vec<Outcome>),
 }
 
 /// What one `Tick` did.

@@ -71,8 +71,24 @@ impl State {
     /// Applies one committed proposal. `index` is the Raft log index of the entry;
     /// it fences assignments. Pure: the same state and input give the same result.
     pub fn apply(&mut self, index: u64, proposal: &Proposal) -> Outcome {
-        let now = proposal.at_ms;
-        let outcome = match &proposal.command {
+        self.apply_command(index, proposal.at_ms, &proposal.command)
+    }
+
+    /// One command of an entry. A batch applies its commands in order, each
+    /// exactly as if it were an entry of its own at the same index and time,
+    /// and answers their outcomes in order; see [`Command::batchable`].
+    fn apply_command(&mut self, index: u64, now: u64, command: &Command) -> Outcome {
+        let outcome = match command {
+            Command::Batch(commands) => {
+                let outcomes = commands
+                    .iter()
+                    .map(|c| match c.batchable() {
+                        true => self.apply_command(index, now, c),
+                        false => crate::outcome::Rejection::invalid(format!("{} cannot be part of a batch", c.kind())),
+                    })
+                    .collect();
+                return Outcome::Batch(outcomes);
+            }
             Command::CreateTenant(c) => apply::tenant::create(self, now, c),
             Command::SetQuota(c) => apply::tenant::set_quota(self, c),
             Command::SubmitJob(c) => apply::job::submit(self, now, c, None),

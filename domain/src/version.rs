@@ -13,7 +13,8 @@
 //! - 2: the first release. Every command kind up to `RecordSamples`; state
 //!   snapshot format 3. Clusters without a recorded version run at 2.
 //! - 3: `SetClusterVersion` itself; state snapshot format 4 (the recorded
-//!   cluster version after the format-3 body).
+//!   cluster version after the format-3 body); `Batch` entries (many
+//!   commands in one entry).
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 3;

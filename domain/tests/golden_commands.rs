@@ -45,6 +45,7 @@ fn one_of_each() -> Vec<Command> {
         Command::SetObservability(SetObservability { settings: observability::ObservabilitySettings::default() }),
         Command::RecordSamples(RecordSamples {}),
         Command::SetClusterVersion(SetClusterVersion { version: 3 }),
+        Command::Batch(vec![Command::Tick(Tick {}), Command::CancelJob(CancelJob { job_id: JobId(7), tenant_id: None })]),
     ];
     for (i, c) in all.iter().enumerate() {
         let position = match c {
@@ -74,6 +75,7 @@ fn one_of_each() -> Vec<Command> {
             Command::SetObservability(_) => 23,
             Command::RecordSamples(_) => 24,
             Command::SetClusterVersion(_) => 25,
+            Command::Batch(_) => 26,
         };
         assert_eq!(position, i, "{} is listed out of enum order", c.kind());
     }
@@ -119,7 +121,7 @@ fn command_kinds_name_the_protocol_version_that_introduced_them() {
     for c in one_of_each() {
         let v = c.min_version();
         assert!((OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v), "{}: {v}", c.kind());
-        let expected = if matches!(c, Command::SetClusterVersion(_)) { 3 } else { 2 };
+        let expected = if matches!(c, Command::SetClusterVersion(_) | Command::Batch(_)) { 3 } else { 2 };
         assert_eq!(v, expected, "{}", c.kind());
     }
     assert_eq!(Command::SetClusterVersion(SetClusterVersion { version: 4 }).min_version(), 4);

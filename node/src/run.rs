@@ -50,6 +50,7 @@ pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> an
             max_in_snapshot_log_to_keep: config.raft.max_in_snapshot_log_to_keep,
         },
         protocol_version: config.raft.protocol_version,
+        max_batch: config.raft.max_batch as usize,
         write_timeout: Duration::from_millis(config.api.request_timeout_ms),
         bootstrap: config.domain.bootstrap()?,
     };

@@ -311,6 +311,7 @@ async fn live_single_node() {
         join: None,
         timing: RaftTiming { election_timeout_min_ms: 150, election_timeout_max_ms: 300, heartbeat_ms: 50, ..Default::default() },
         protocol_version: hodei_domain::PROTOCOL_VERSION,
+        max_batch: hodei_cluster::batch::DEFAULT_MAX_BATCH,
         write_timeout: Duration::from_secs(5),
         bootstrap: Default::default(),
     };

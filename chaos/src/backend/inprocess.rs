@@ -170,6 +170,7 @@ impl InProcessBackend {
             join: spec.join.clone(),
             timing: RaftTiming::default(),
             protocol_version: self.versions.of(id),
+            max_batch: hodei_cluster::batch::DEFAULT_MAX_BATCH,
             write_timeout: Duration::from_secs(5),
             // No declared pools or settings: the campaign's workload creates what it uses.
             bootstrap: Default::default(),

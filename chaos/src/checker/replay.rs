@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hodei_domain::command::Command;
+use hodei_domain::command::{Command, Proposal};
 use hodei_domain::ids::{JobId, TenantId, WorkerId};
 use hodei_domain::model::{Quota, Usage, WorkerState};
 use hodei_domain::outcome::Outcome;
@@ -49,31 +49,44 @@ pub fn check(log: Option<&CommittedLog>) -> Vec<Verdict> {
         }
         expected += 1;
         let Some(p) = &e.proposal else { continue };
-        let report = match &p.command {
-            Command::StartJob(c) => Some((c.job_id, c.worker_id, c.token)),
-            Command::FinishJob(c) => Some((c.job_id, c.worker_id, c.token)),
-            _ => None,
+        // A batch applies as its commands one by one at the entry's index and
+        // time (domain's rule), so each is checked as an entry of its own.
+        let commands = match &p.command {
+            Command::Batch(commands) => commands.iter().filter(|c| c.batchable()).cloned().collect(),
+            single => vec![single.clone()],
         };
-        let placed_before = report.and_then(|(job, ..)| state.job(job).and_then(|j| j.execution.placement));
-        let running_before: BTreeMap<TenantId, Usage> = state.tenants().map(|t| (t.id, state.running_usage(t.id))).collect();
-        let outcome = state.apply(e.index, p);
-        let applied = !matches!(outcome, Outcome::Rejected(_));
-        if let (Some((job, worker, token)), true) = (report, applied) {
-            fencing.checked(1);
-            if placed_before.map(|pl| (pl.worker, pl.token)) != Some((worker, token)) {
-                fencing.violation(format!(
-                    "entry {}: {}'s report of job {} with token {token} was applied while its placement was {placed_before:?}",
-                    e.index, worker, job
-                ));
-            }
+        for command in commands {
+            let p = Proposal { at_ms: p.at_ms, command };
+            replay_one(&mut state, e.index, &p, &mut fencing, &mut quota, &mut reported);
         }
-        if let Outcome::JobsAssigned(placed) = &outcome {
-            fencing.checked(placed.len() as u64);
-        }
-        check_workers(&state, e.index, &mut fencing, &mut reported);
-        check_admissions(&state, e.index, p.at_ms, &running_before, &mut quota);
     }
     vec![fencing.verdict(), quota.verdict()]
+}
+
+/// Applies one command of entry `index` and checks it.
+fn replay_one(state: &mut State, index: u64, p: &Proposal, fencing: &mut Findings, quota: &mut Findings, reported: &mut BTreeSet<JobId>) {
+    let report = match &p.command {
+        Command::StartJob(c) => Some((c.job_id, c.worker_id, c.token)),
+        Command::FinishJob(c) => Some((c.job_id, c.worker_id, c.token)),
+        _ => None,
+    };
+    let placed_before = report.and_then(|(job, ..)| state.job(job).and_then(|j| j.execution.placement));
+    let running_before: BTreeMap<TenantId, Usage> = state.tenants().map(|t| (t.id, state.running_usage(t.id))).collect();
+    let outcome = state.apply(index, p);
+    let applied = !matches!(outcome, Outcome::Rejected(_));
+    if let (Some((job, worker, token)), true) = (report, applied) {
+        fencing.checked(1);
+        if placed_before.map(|pl| (pl.worker, pl.token)) != Some((worker, token)) {
+            fencing.violation(format!(
+                "entry {index}: {worker}'s report of job {job} with token {token} was applied while its placement was {placed_before:?}"
+            ));
+        }
+    }
+    if let Outcome::JobsAssigned(placed) = &outcome {
+        fencing.checked(placed.len() as u64);
+    }
+    check_workers(state, index, fencing, reported);
+    check_admissions(state, index, p.at_ms, &running_before, quota);
 }
 
 /// Each job on at most one live worker, and only on the one its placement names.

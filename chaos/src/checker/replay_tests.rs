@@ -44,6 +44,12 @@ fn spec() -> JobSpec {
 /// A tenant with room for two jobs, one worker, three jobs: two placed, a stale
 /// report refused, one run to the end, the third placed after it.
 fn worked_log() -> CommittedLog {
+    worked_log_with(false)
+}
+
+/// The same, with the stale report, the start and the finish in one batch
+/// entry when `batched`.
+fn worked_log_with(batched: bool) -> CommittedLog {
     let mut log = Log::new();
     let quota = Quota { cpu_m: 1_000, memory_mb: 1_000, max_concurrent_jobs: 2 };
     let create = CreateTenant { name: "t".into(), email: "t@example.com".into(), quota: Some(quota) };
@@ -65,11 +71,20 @@ fn worked_log() -> CommittedLog {
     }
     let (token, placed) = log.push(Command::AssignJobs(AssignJobs { assignments: jobs.iter().map(|&j| (j, worker.id)).collect() }));
     assert!(matches!(placed, Outcome::JobsAssigned(ref p) if p.len() == 2), "{placed:?}");
-    let stale = log.push(Command::StartJob(StartJob { job_id: jobs[0], worker_id: worker.id, token: token - 1 })).1;
-    assert!(matches!(stale, Outcome::Rejected(_)), "{stale:?}");
-    log.push(Command::StartJob(StartJob { job_id: jobs[0], worker_id: worker.id, token }));
     let usage = RunUsage { run_ms: 5, cpu_ms: 1, peak_memory_kb: 10 };
-    log.push(Command::FinishJob(FinishJob { job_id: jobs[0], worker_id: worker.id, token, ending: RunEnding::Succeeded, usage }));
+    let reports = vec![
+        Command::StartJob(StartJob { job_id: jobs[0], worker_id: worker.id, token: token - 1 }),
+        Command::StartJob(StartJob { job_id: jobs[0], worker_id: worker.id, token }),
+        Command::FinishJob(FinishJob { job_id: jobs[0], worker_id: worker.id, token, ending: RunEnding::Succeeded, usage }),
+    ];
+    let outcomes = match batched {
+        true => match log.push(Command::Batch(reports)).1 {
+            Outcome::Batch(o) => o,
+            other => panic!("{other:?}"),
+        },
+        false => reports.into_iter().map(|r| log.push(r).1).collect(),
+    };
+    assert!(matches!(outcomes[0], Outcome::Rejected(_)), "the stale report: {outcomes:?}");
     let submit = SubmitJob { tenant_id: tenant.id, spec: spec(), idempotency_key: Some("c".into()) };
     let Outcome::JobSubmitted(third) = log.push(Command::SubmitJob(submit)).1 else { panic!("submit c") };
     let placed = log.push(Command::AssignJobs(AssignJobs { assignments: vec![(third.id, worker.id)] })).1;
@@ -85,6 +100,13 @@ fn a_log_built_by_apply_keeps_fencing_and_quota() {
         assert!(v.ok, "{}: {:?}", v.checker, v.violations);
     }
     // Three placements and the two reports that were applied; two admissions.
+    assert_eq!((verdicts[0].checked, verdicts[1].checked), (5, 2));
+}
+
+#[test]
+fn reports_inside_a_batch_entry_are_checked_one_by_one() {
+    let verdicts = check(Some(&worked_log_with(true)));
+    assert!(verdicts.iter().all(|v| v.ok), "{verdicts:?}");
     assert_eq!((verdicts[0].checked, verdicts[1].checked), (5, 2));
 }
 

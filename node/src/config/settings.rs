@@ -25,6 +25,8 @@ pub struct RaftSettings {
     /// The protocol version this node speaks: this build's by default; the
     /// previous one to run this build as the previous release (upgrade tests).
     pub protocol_version: u32,
+    /// Most client writes one Raft entry carries (1 turns batching off).
+    pub max_batch: u64,
 }
 
 impl Default for RaftSettings {
@@ -38,6 +40,7 @@ impl Default for RaftSettings {
             max_in_snapshot_log_to_keep: 1000,
             snapshot_chunk_bytes: 4 * 1024 * 1024,
             protocol_version: hodei_domain::PROTOCOL_VERSION,
+            max_batch: hodei_cluster::batch::DEFAULT_MAX_BATCH as u64,
         }
     }
 }
@@ -64,6 +67,9 @@ impl RaftSettings {
         }
         if r.snapshot_chunk_bytes < 1024 {
             return Err(ConfigError::invalid("raft.snapshot_chunk_bytes", "must be at least 1024"));
+        }
+        if !(1..=4096).contains(&r.max_batch) {
+            return Err(ConfigError::invalid("raft.max_batch", format!("must be 1 to 4096, not {}", r.max_batch)));
         }
         let versions = hodei_domain::OLDEST_PROTOCOL_VERSION..=hodei_domain::PROTOCOL_VERSION;
         if !versions.contains(&r.protocol_version) {
