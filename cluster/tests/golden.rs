@@ -9,10 +9,14 @@ use std::path::PathBuf;
 use hodei_cluster::codec::{self, WIRE_VERSION};
 use hodei_cluster::write::ForwardRequest;
 use hodei_cluster::{ClusterError, LeaderHint, MembershipChange, NodeInfo, Written};
-use hodei_domain::command::SubmitJob;
+use hodei_domain::command::{SubmitJob, Tick};
+use hodei_domain::WorkerId;
 use hodei_domain::{Command, JobSpec, Proposal, Rejection, Outcome, TenantId};
-use hodei_raft_store::{Entry, LogId, TypeConfig, Vote};
-use openraft::raft::AppendEntriesRequest;
+use hodei_raft_store::{Entry, LogId, SnapshotMeta, StoredMembership, TypeConfig, Vote};
+use openraft::error::RaftError;
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest, VoteResponse};
+use openraft::Membership;
+use std::collections::{BTreeMap, BTreeSet};
 use openraft::{CommittedLeaderId, EntryPayload};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -56,7 +60,6 @@ fn membership_changes_keep_their_bytes() {
 
 #[test]
 fn raft_append_requests_keep_their_bytes() {
-    let log_id = |i| LogId::new(CommittedLeaderId::new(3, 1), i);
     let req: AppendEntriesRequest<TypeConfig> = AppendEntriesRequest {
         vote: Vote::new_committed(3, 1),
         prev_log_id: Some(log_id(9)),
@@ -67,4 +70,40 @@ fn raft_append_requests_keep_their_bytes() {
         leader_commit: Some(log_id(9)),
     };
     check("append-entries-v1.bin", &req);
+}
+
+fn log_id(index: u64) -> LogId {
+    LogId::new(CommittedLeaderId::new(3, 1), index)
+}
+
+#[test]
+fn raft_votes_snapshots_and_replies_keep_their_bytes() {
+    check("vote-request-v1.bin", &VoteRequest { vote: Vote::new(4, 2), last_log_id: Some(log_id(11)) });
+    let vote: Result<VoteResponse<u64>, RaftError<u64>> = Ok(VoteResponse { vote: Vote::new(4, 2), vote_granted: true, last_log_id: Some(log_id(11)) });
+    check("vote-reply-v1.bin", &vote);
+    let appended: Result<AppendEntriesResponse<u64>, RaftError<u64>> = Ok(AppendEntriesResponse::Success);
+    check("append-entries-reply-v1.bin", &appended);
+    let node = NodeInfo { peer_addr: "10.0.0.1:10091".into(), http_addr: "10.0.0.1:8081".into(), grpc_addr: "10.0.0.1:9091".into() };
+    let membership = Membership::new(vec![BTreeSet::from([1u64])], BTreeMap::from([(1u64, node)]));
+    let meta = SnapshotMeta {
+        last_log_id: Some(log_id(11)),
+        last_membership: StoredMembership::new(Some(log_id(1)), membership),
+        snapshot_id: "3-11-0".into(),
+    };
+    let chunk = InstallSnapshotRequest::<TypeConfig> { vote: Vote::new_committed(3, 1), meta, offset: 0, data: vec![1, 2, 3, 4], done: true };
+    check("install-snapshot-v1.bin", &chunk);
+}
+
+#[test]
+fn heartbeats_membership_replies_and_batches_keep_their_bytes() {
+    check("heartbeat-v1.bin", &WorkerId(7));
+    check("heartbeat-reply-v1.bin", &Ok::<bool, ClusterError>(true));
+    let node = NodeInfo { peer_addr: "10.0.0.4:10091".into(), http_addr: "10.0.0.4:8081".into(), grpc_addr: "10.0.0.4:9091".into() };
+    check("membership-set-node-v1.bin", &MembershipChange::SetNode { id: 4, node });
+    check("membership-reply-v1.bin", &Ok::<u64, ClusterError>(17));
+    check("forward-reply-maybe-v1.bin", &Err::<Written, ClusterError>(ClusterError::MaybeCommitted));
+    // Protocol 3: a follower forwards its batch in one call.
+    check("forward-request-batch-v1.bin", &ForwardRequest { command: Command::Batch(vec![submit(), Command::Tick(Tick {})]) });
+    let batch: Result<Written, ClusterError> = Ok(Written { index: 43, outcome: Outcome::Batch(vec![Outcome::ClusterVersionSet(3), Outcome::Rejected(Rejection::NotFound { what: "job 9".into() })]) });
+    check("forward-reply-batch-v1.bin", &batch);
 }
