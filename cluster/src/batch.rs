@@ -32,6 +32,8 @@ type Reply = oneshot::Sender<Result<Written, ClusterError>>;
 
 pub(crate) struct Pending {
     command: Command,
+    /// The client's request id, carried to the leader with the batch.
+    request_id: Option<String>,
     deadline: Instant,
     reply: Reply,
 }
@@ -52,7 +54,8 @@ impl ClusterNode {
     /// Commits `command` as part of whatever batch it joins.
     pub(crate) async fn write_batched(&self, command: Command, deadline: Instant) -> Result<Written, ClusterError> {
         let (reply, answer) = oneshot::channel();
-        if self.inner.batcher.tx.send(Pending { command, deadline, reply }).is_err() {
+        let request_id = crate::request_id::current();
+        if self.inner.batcher.tx.send(Pending { command, request_id, deadline, reply }).is_err() {
             return Err(ClusterError::Stopped("the node is shutting down".into()));
         }
         match tokio::time::timeout_at(deadline.into(), answer).await {
@@ -86,7 +89,16 @@ pub(crate) async fn run(node: std::sync::Weak<crate::node::Inner>, mut rx: mpsc:
 }
 
 impl ClusterNode {
-    async fn commit(&self, mut batch: Vec<Pending>) {
+    /// Routes the batch inside the scope of its writes' request ids, so a
+    /// follower's forward carries them to the leader's log.
+    async fn commit(&self, batch: Vec<Pending>) {
+        match crate::request_id::join(batch.iter().filter_map(|p| p.request_id.as_deref())) {
+            Some(ids) => crate::request_id::scope(ids, self.commit_in_scope(batch)).await,
+            None => self.commit_in_scope(batch).await,
+        }
+    }
+
+    async fn commit_in_scope(&self, mut batch: Vec<Pending>) {
         let deadline = batch.iter().map(|p| p.deadline).min().unwrap_or_else(Instant::now);
         if batch.len() == 1 {
             let p = batch.pop().expect("one write");

@@ -30,6 +30,30 @@ pub fn current() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// The most bytes of ids one forwarded batch carries (comma separated).
+pub const MAX_LIST_LEN: usize = 4096;
+
+/// The ids of a batch's writes as one header value, as many as fit in
+/// [`MAX_LIST_LEN`]; `None` when none of them has one.
+pub fn join<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut out = String::new();
+    for id in ids.filter(|id| is_valid(id)) {
+        if out.len() + id.len() + 1 > MAX_LIST_LEN {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(id);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A forwarded header: one id, or a batch's ids joined by commas.
+pub fn is_valid_list(ids: &str) -> bool {
+    ids.len() <= MAX_LIST_LEN && ids.split(',').all(is_valid)
+}
+
 /// A client-supplied id is used as is when it is 1 to [`MAX_LEN`] characters
 /// of `A-Z a-z 0-9 - _ . :` (safe in headers and logs); otherwise a new one is
 /// generated.
@@ -48,6 +72,16 @@ mod tests {
         assert!(!is_valid("a b"));
         assert!(!is_valid("x\ny"));
         assert!(!is_valid(&"a".repeat(MAX_LEN + 1)));
+    }
+
+    #[test]
+    fn a_batch_joins_its_ids_within_the_bound() {
+        assert_eq!(join(["a", "bad id", "b"].into_iter()).as_deref(), Some("a,b"));
+        assert_eq!(join(std::iter::empty()), None);
+        let many: Vec<String> = (0..100).map(|i| format!("{i:0>100}")).collect();
+        let joined = join(many.iter().map(String::as_str)).unwrap();
+        assert!(joined.len() <= MAX_LIST_LEN && is_valid_list(&joined));
+        assert!(!is_valid_list("a,,b") && !is_valid_list("a, b"));
     }
 
     #[tokio::test]

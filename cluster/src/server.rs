@@ -50,7 +50,7 @@ impl RaftService for PeerService {
             .metadata()
             .get(crate::request_id::HEADER)
             .and_then(|v| v.to_str().ok())
-            .filter(|id| crate::request_id::is_valid(id))
+            .filter(|id| crate::request_id::is_valid_list(id))
             .map(str::to_owned);
         let result = if self.node.is_leader() {
             let deadline = Instant::now() + self.node.inner.config.write_timeout;
