@@ -13,6 +13,7 @@ use crate::model::{JobOptions, JobSpec, Quota, RunEnding, RunUsage};
 use crate::observability::ObservabilitySettings;
 use crate::pool::{PoolKind, WorkerShape};
 use crate::settings::Settings;
+use crate::version::BATCH_AND_VERSION_GATE;
 use serde::{Deserialize, Serialize};
 
 /// A command stamped by the leader with its wall-clock time. `apply` reads time
@@ -61,9 +62,9 @@ impl Command {
     /// (see [`crate::version`]; 2 is the first release).
     pub fn min_version(&self) -> u32 {
         match self {
-            // Raising to v needs every member to speak v; the kind is from 3.
-            Command::SetClusterVersion(c) => c.version.max(3),
-            Command::Batch(commands) => commands.iter().map(Command::min_version).fold(3, u32::max),
+            // Raising to v needs every member to speak v, and the kind itself is new.
+            Command::SetClusterVersion(c) => c.version.max(BATCH_AND_VERSION_GATE),
+            Command::Batch(commands) => commands.iter().map(Command::min_version).fold(BATCH_AND_VERSION_GATE, u32::max),
             _ => 2,
         }
     }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::observability::ObservabilitySettings;
 use crate::sampling::MetricHistory;
 use crate::state::State;
+use crate::version::BATCH_AND_VERSION_GATE;
 
 const MAGIC: &[u8; 8] = b"HODEISM\0";
 /// The format this build writes. History: 1, the first pre-release layout
@@ -75,7 +76,7 @@ impl std::error::Error for DecodeError {}
 
 /// The format `state` is written in: the newest its cluster version allows.
 pub fn format_for(state: &State) -> u32 {
-    if state.cluster_version() >= 3 {
+    if state.cluster_version() >= BATCH_AND_VERSION_GATE {
         4
     } else {
         3

@@ -2,11 +2,18 @@
 //!
 //! A `BTreeMap<JobId, Job>` filled in ascending order leaves its nodes half
 //! full and stores the whole record inline: twice the bytes per queued job. Here
-//! a job costs one pointer slot plus its boxed record. Pruned jobs leave `None`
+//! a job costs one pointer slot plus its record. Pruned jobs leave `None`
 //! holes; holes at the front are released, so memory follows the retention
 //! bound (finished jobs are pruned oldest first).
+//!
+//! Records are shared (`Arc`) and copied on write: a snapshot clones the state
+//! so that applies go on while it is encoded, and with a million queued jobs a
+//! deep copy held the apply lock for most of a second and doubled the node's
+//! memory; now the clone copies pointers, and a job changed while a snapshot
+//! holds it is copied alone. The encoding is the record's, as it was boxed.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::ids::JobId;
 use crate::model::Job;
@@ -16,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub struct JobTable {
     /// Id of `slots[0]`.
     base: u64,
-    slots: VecDeque<Option<Box<Job>>>,
+    slots: VecDeque<Option<Arc<Job>>>,
     live: u64,
 }
 
@@ -32,7 +39,7 @@ impl JobTable {
 
     pub fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
         let i = self.slot(id)?;
-        self.slots[i].as_deref_mut()
+        self.slots[i].as_mut().map(Arc::make_mut)
     }
 
     pub fn contains(&self, id: JobId) -> bool {
@@ -55,7 +62,7 @@ impl JobTable {
         if self.slots[i].is_none() {
             self.live += 1;
         }
-        self.slots[i] = Some(Box::new(job));
+        self.slots[i] = Some(Arc::new(job));
     }
 
     pub fn remove(&mut self, id: JobId) -> Option<Job> {
@@ -66,7 +73,7 @@ impl JobTable {
             self.slots.pop_front();
             self.base += 1;
         }
-        Some(*job)
+        Some(Arc::unwrap_or_clone(job))
     }
 
     pub fn len(&self) -> u64 {
@@ -86,5 +93,52 @@ impl JobTable {
         let skip = from.0.saturating_sub(self.base);
         let skip = usize::try_from(skip).unwrap_or(usize::MAX);
         self.slots.iter().skip(skip).filter_map(|s| s.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TenantId;
+    use crate::model::{Execution, JobSpec, JobState};
+
+    fn job(id: u64) -> Job {
+        Job {
+            id: JobId(id),
+            tenant_id: TenantId(1),
+            spec: JobSpec { command: vec!["true".into()], cpu_m: 1, memory_mb: 1, ..Default::default() },
+            state: JobState::Pending,
+            idempotency_key: None,
+            submitted_at_ms: 0,
+            updated_at_ms: 0,
+            execution: Execution::default(),
+            options: None,
+        }
+    }
+
+    #[test]
+    fn a_clone_keeps_what_it_saw_while_the_original_changes() {
+        let mut table = JobTable::default();
+        for id in 10..13 {
+            table.insert(job(id));
+        }
+        let snapshot = table.clone();
+        if let Some(j) = table.get_mut(JobId(11)) {
+            j.state = JobState::Cancelled;
+        }
+        table.remove(JobId(10));
+        table.insert(job(13));
+        assert_eq!(snapshot.get(JobId(11)).map(|j| j.state), Some(JobState::Pending));
+        assert!(snapshot.contains(JobId(10)) && !snapshot.contains(JobId(13)));
+        assert_eq!(snapshot.len(), 3);
+        assert_eq!(table.get(JobId(11)).map(|j| j.state), Some(JobState::Cancelled));
+        assert_eq!(table.iter().map(|j| j.id.0).collect::<Vec<_>>(), [11, 12, 13]);
+        // Unshared records are changed in place, not copied.
+        let before = table.get(JobId(12)).map(|j| j as *const Job);
+        drop(snapshot);
+        if let Some(j) = table.get_mut(JobId(12)) {
+            j.updated_at_ms = 5;
+        }
+        assert_eq!(table.get(JobId(12)).map(|j| j as *const Job), before);
     }
 }

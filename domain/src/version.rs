@@ -20,6 +20,9 @@
 pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest protocol version this build runs beside (and can be capped to).
 pub const OLDEST_PROTOCOL_VERSION: u32 = 2;
+/// The version that added `SetClusterVersion`, `Batch` entries and state
+/// snapshot format 4: none of them is written while the cluster is older.
+pub const BATCH_AND_VERSION_GATE: u32 = 3;
 
 /// The cluster version the leader should record, given the current one and
 /// what each member reports (`None`: a member that did not answer). Only ever

@@ -13,11 +13,13 @@
 //! - [`log`]: the write-ahead log (`log/record.rs` is its format, `log/writer.rs`
 //!   its group-committing writer thread).
 //! - [`sm`]: the state machine store; [`snapshot_file`]: the snapshot file format.
+//! - [`memory`]: freed heap pages back to the kernel after a snapshot.
 //!
 //! Why not sled for Raft state: sled 0.34's `flush` is `sync_file_range`, not an
 //! fsync, so it cannot make a vote or an entry durable. See `docs/storage.md`.
 
 pub mod log;
+pub mod memory;
 pub mod sm;
 pub mod snapshot_file;
 pub mod types;

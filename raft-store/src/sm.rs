@@ -146,7 +146,13 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
         let dir = self.inner.dir.clone();
         let meta2 = meta.clone();
         let bytes = tokio::task::spawn_blocking(move || {
-            let bytes = snapshot_file::encode(&meta2, &hodei_domain::snapshot::encode(&state));
+            let body = hodei_domain::snapshot::encode(&state);
+            drop(state);
+            let bytes = snapshot_file::encode(&meta2, &body);
+            drop(body);
+            // The copy of the state was as large as the state itself, and its
+            // pages lie between live ones: give them back to the kernel.
+            crate::memory::release_free_pages();
             snapshot_file::write(&dir, &bytes).map(|_| bytes)
         })
         .await

@@ -93,3 +93,29 @@ fn bench_refuses_bad_input_with_a_clear_message() {
     let out = Command::new(hodei_bin()).args(["bench", "submit", "--duration", "1s"]).env_remove("HODEI_TOKEN").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("admin token"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `hodei bench scale` on a small state: it starts its own cluster, and its
+/// report says every job is queued, names each node's memory, and carries a
+/// snapshot that `hodei restore` read back with every job in it.
+#[test]
+fn bench_scale_reports_the_state_it_built_and_restored() {
+    let out = Command::new(hodei_bin())
+        .args(["bench", "scale", "--jobs", "3000", "--tenants", "30", "--concurrency", "8", "-o", "json"])
+        .output()
+        .expect("run hodei bench scale");
+    let r = report(&out);
+    assert_eq!((r["submitted"].as_u64(), r["queued"].as_u64()), (Some(3000), Some(3000)), "{r}");
+    assert_eq!(r["submit_errors"].as_object().map(|e| e.len()), Some(0), "{r}");
+    let nodes = r["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 3, "{r}");
+    for n in nodes {
+        let (rss, peak) = (n["rss_mib"].as_f64().unwrap_or(0.0), n["peak_rss_mib"].as_f64().unwrap_or(0.0));
+        assert!(rss > 1.0 && rss <= peak, "implausible memory figures: {n}");
+    }
+    // Tenants, their quota updates and the jobs are all in the log the snapshot covers.
+    assert!(r["snapshot_index"].as_u64().is_some_and(|i| i > 30), "{r}");
+    assert!(r["snapshot_bytes"].as_u64().is_some_and(|b| b > 3000 * 16), "a snapshot of 3,000 jobs: {r}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(30 tenants, 3000 jobs)"), "restore should read back every tenant and job: {stderr}");
+    assert!(r["restart_caught_up_s"].as_f64() >= r["restart_ready_s"].as_f64(), "{r}");
+}

@@ -24,6 +24,9 @@ pub enum BenchMode {
     /// Start a 3-node cluster and real workers, run N no-op jobs through them, and
     /// report jobs assigned and completed per second and submit-to-start latency.
     Dispatch(DispatchArgs),
+    /// Start a 3-node cluster, queue N jobs over T tenants, and report each node's
+    /// resident memory, then snapshot, restore and restart times for that state.
+    Scale(ScaleArgs),
     /// Drive etcd's KV Put with the same harness (for scripts/bench-vs-etcd).
     #[command(hide = true)]
     EtcdPut(EtcdArgs),
@@ -166,6 +169,30 @@ pub struct DispatchArgs {
     /// Give up when the jobs have not all finished this long after the last submit
     #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "S")]
     pub drain_timeout: Duration,
+    #[arg(short = 'o', long, value_enum, default_value_t = BenchOutput::Table)]
+    pub output: BenchOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// Jobs to queue (no workers run, so all stay queued)
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000), value_name = "N")]
+    pub jobs: u32,
+    /// Tenants; job i goes to tenant i mod T
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "T")]
+    pub tenants: u32,
+    /// Closed-loop clients creating tenants and submitting
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000), value_name = "N")]
+    pub concurrency: u32,
+    /// Bytes of arguments each job carries (its command is `true` plus this payload)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=super::target::MAX_PAYLOAD as u64), value_name = "B")]
+    pub payload_bytes: u64,
+    /// YAML config for every node
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the nodes keep their data and logs (default: a temp dir, removed after)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     #[arg(short = 'o', long, value_enum, default_value_t = BenchOutput::Table)]
     pub output: BenchOutput,
 }

@@ -14,8 +14,6 @@
 //! machine, which the report states next to the figures.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -25,7 +23,7 @@ use serde_json::Value;
 use super::args::{BenchOutput, DispatchArgs, TargetArgs};
 use super::local::LocalCluster;
 use super::stats::round3;
-use super::submit::create_tenants;
+use super::submit::{create_tenants, submit_count, Counted};
 use super::target::HodeiClient;
 
 #[derive(Debug, Serialize)]
@@ -93,7 +91,7 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
     let target = TargetArgs { endpoints: cluster.nodes.iter().map(|n| n.grpc.clone()).collect(), token: Some(cluster.admin.clone()), grpc: true, rest: false };
     let client = HodeiClient::new(&target, args.concurrency)?;
     // Bench tenants get the largest quotas and queue bound the API allows.
-    let tenants = create_tenants(&client, args.tenants).await?;
+    let tenants = create_tenants(&client, args.tenants, args.concurrency).await?;
     for n in 0..args.workers {
         cluster.spawn_worker(n, args.slots)?;
     }
@@ -150,56 +148,19 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
     })
 }
 
-/// Closed-loop submits of `args.jobs` jobs, rotating over the tenants; a
-/// progress line each second. Returns acknowledged submits, errors by kind
-/// and the seconds it took.
-async fn submit_all(args: &DispatchArgs, client: HodeiClient, tenants: &[u64], cluster: &LocalCluster) -> (u64, BTreeMap<String, u64>, f64) {
-    let next = Arc::new(AtomicU64::new(0));
-    let acked = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
-    let command = vec!["true".to_string()];
-    let endpoints = client.endpoints();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..args.concurrency as usize {
-        let (client, next, acked, errors, command, tenants) = (client.clone(), next.clone(), acked.clone(), errors.clone(), command.clone(), tenants.to_vec());
-        let total = u64::from(args.jobs);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let tenant = tenants[i as usize % tenants.len()];
-                match client.submit(c % endpoints, tenant, &command).await {
-                    Ok(_) => {
-                        acked.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => *errors.lock().unwrap_or_else(|p| p.into_inner()).entry(e.kind.to_string()).or_insert(0) += 1,
-                }
-            }
-        }));
-    }
-    let progress = {
-        let (acked, http, url, admin) = (acked.clone(), cluster.http.clone(), format!("http://{}/api/v1/queue?consistency=stale", cluster.nodes[0].http), cluster.admin.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let q: Option<Value> = async { http.get(&url).bearer_auth(&admin).send().await.ok()?.json().await.ok() }.await;
-                let pending = q.as_ref().and_then(|q| q["queued_jobs"].as_u64()).map_or("?".into(), |n| n.to_string());
-                eprintln!("[{:>4.0}s] submitted {:>8}  queued {pending:>8}", started.elapsed().as_secs_f64(), acked.load(Ordering::Relaxed));
-            }
-        })
+/// Submits `args.jobs` no-op jobs with a progress line each second: the
+/// acknowledged count and the queue as node 1 reports it.
+async fn submit_all(args: &DispatchArgs, client: HodeiClient, tenants: &[u64], cluster: &LocalCluster) -> Counted {
+    let (http, url, admin) = (cluster.http.clone(), format!("http://{}/api/v1/queue?consistency=stale", cluster.nodes[0].http), cluster.admin.clone());
+    let tick = move |acked: u64, elapsed: Duration| {
+        let req = http.get(&url).bearer_auth(&admin);
+        async move {
+            let q: Option<Value> = async { req.send().await.ok()?.json().await.ok() }.await;
+            let pending = q.as_ref().and_then(|q| q["queued_jobs"].as_u64()).map_or("?".into(), |n| n.to_string());
+            eprintln!("[{:>4.0}s] submitted {acked:>8}  queued {pending:>8}", elapsed.as_secs_f64());
+        }
     };
-    for t in tasks {
-        let _ = t.await;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    progress.abort();
-    let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    (acked.load(Ordering::Relaxed), errors, elapsed)
+    submit_count(&client, tenants, u64::from(args.jobs), args.concurrency, vec!["true".to_string()], tick).await
 }
 
 /// Every job of the bench tenants, page by page.

@@ -66,7 +66,7 @@ async fn rounds(args: &FailoverArgs, mut cluster: LocalCluster) -> anyhow::Resul
         rest: false,
     };
     let client = HodeiClient::new(&target, args.concurrency)?;
-    let tenant = create_tenants(&client, 1).await?[0];
+    let tenant = create_tenants(&client, 1, 1).await?[0];
     let clock = Arc::new(Mutex::new(Clock::default()));
     let run = Run::new();
     let load = {

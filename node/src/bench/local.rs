@@ -30,6 +30,13 @@ pub struct LocalCluster {
     workers: Vec<Child>,
 }
 
+impl LocalNode {
+    /// The node's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
 impl LocalCluster {
     /// Starts `n` founding members under `dir` and waits until all are ready.
     pub async fn start(dir: &Path, n: u64, config: Option<PathBuf>) -> anyhow::Result<LocalCluster> {

@@ -8,6 +8,7 @@
 //! - [`submit`], [`read`]: the Hodei workloads.
 //! - [`failover`] with [`local`]: leader kills against a cluster it starts itself.
 //! - [`dispatch`]: no-op jobs through real workers, on a cluster it starts itself.
+//! - [`scale`]: a million queued jobs: memory per node, snapshot, restore, restart.
 //! - [`etcd`]: KV Put and Range against etcd (hidden subcommands).
 
 pub mod args;
@@ -17,6 +18,7 @@ pub mod failover;
 pub mod load;
 pub mod local;
 pub mod read;
+pub mod scale;
 pub mod stats;
 pub mod submit;
 pub mod target;
@@ -41,6 +43,10 @@ pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchMode::Dispatch(a) => {
             let out = a.output;
             dispatch::dispatch(a).await?.print(out);
+        }
+        BenchMode::Scale(a) => {
+            let out = a.output;
+            scale::scale(a).await?.print(out);
         }
         BenchMode::EtcdPut(a) => {
             let out = a.load.output;

@@ -14,7 +14,7 @@ use super::target::{job_command, HodeiClient};
 
 pub async fn read(args: ReadArgs) -> anyhow::Result<Report> {
     let client = HodeiClient::new(&args.target, args.load.concurrency)?;
-    let tenants = create_tenants(&client, 1).await?;
+    let tenants = create_tenants(&client, 1, 1).await?;
     let ids = Arc::new(seed(&client, tenants[0], args.keys).await?);
     let stale = args.consistency == ReadConsistency::Stale;
     let endpoints = client.endpoints();
