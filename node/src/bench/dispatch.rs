@@ -20,9 +20,9 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{BenchOutput, DispatchArgs, TargetArgs};
+use super::args::{DispatchArgs, TargetArgs};
 use super::local::LocalCluster;
-use super::stats::round3;
+use super::stats::{round3, BenchReport};
 use super::submit::{create_tenants, submit_count, Counted};
 use super::target::HodeiClient;
 
@@ -181,15 +181,7 @@ async fn all_jobs(cluster: &LocalCluster, tenants: &[u64]) -> anyhow::Result<Vec
     Ok(out)
 }
 
-impl DispatchReport {
-    pub fn print(&self, output: BenchOutput) {
-        let text = match output {
-            BenchOutput::Json => format!("{}\n", serde_json::to_string(self).unwrap_or_default()),
-            BenchOutput::Table => self.table(),
-        };
-        crate::client::output::emit(&text);
-    }
-
+impl BenchReport for DispatchReport {
     fn table(&self) -> String {
         let p = |x: &Percentiles| format!("p50 {} ms  p90 {} ms  p99 {} ms  max {} ms", x.p50, x.p90, x.p99, x.max);
         let mut s = format!(

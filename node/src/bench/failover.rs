@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::args::{BenchOutput, FailoverArgs, TargetArgs};
+use super::args::{FailoverArgs, TargetArgs};
 use super::load::{drive, Op, Run, Shape};
 use super::local::LocalCluster;
-use super::stats::{round3, Report};
+use super::stats::{round3, BenchReport, Report};
 use super::submit::create_tenants;
 use super::target::{job_command, HodeiClient};
 
@@ -178,12 +178,9 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-impl FailoverReport {
-    pub fn print(&self, output: BenchOutput) {
-        if output == BenchOutput::Json {
-            crate::client::output::emit(&format!("{}\n", serde_json::to_string(self).unwrap_or_default()));
-            return;
-        }
+impl BenchReport for FailoverReport {
+    /// The rounds, then the load's own report.
+    fn table(&self) -> String {
         let mut s = format!("failover: {} leader kills under load\n", self.rounds.len());
         for (i, r) in self.rounds.iter().enumerate() {
             s += &format!("  round {:>3}: killed node {}, node {} leads, first write after {:.0} ms\n", i + 1, r.killed_node, r.new_leader, r.recovery_ms);
@@ -192,8 +189,7 @@ impl FailoverReport {
             "  recovery ms: p50 {:.0}  min {:.0}  max {:.0}  mean {:.0}\n",
             self.recovery_p50_ms, self.recovery_min_ms, self.recovery_max_ms, self.recovery_mean_ms
         );
-        crate::client::output::emit(&s);
-        self.load.print(BenchOutput::Table);
+        s + &self.load.table()
     }
 }
 

@@ -24,6 +24,7 @@ pub mod submit;
 pub mod target;
 
 use args::{BenchCmd, BenchMode};
+use stats::BenchReport;
 
 /// Runs one bench and prints its report on stdout (`-o json`: one JSON object).
 pub async fn run(cmd: BenchCmd) -> anyhow::Result<()> {

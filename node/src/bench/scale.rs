@@ -18,9 +18,9 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{BenchOutput, ScaleArgs, TargetArgs};
+use super::args::{ScaleArgs, TargetArgs};
 use super::local::LocalCluster;
-use super::stats::round3;
+use super::stats::{round3, BenchReport};
 use super::submit::{create_tenants, submit_count, Counted};
 use super::target::{job_command, HodeiClient};
 
@@ -192,15 +192,7 @@ async fn fetch_snapshot(cluster: &LocalCluster, node: usize) -> anyhow::Result<(
     Ok((bytes.to_vec(), index))
 }
 
-impl ScaleReport {
-    pub fn print(&self, output: BenchOutput) {
-        let text = match output {
-            BenchOutput::Json => format!("{}\n", serde_json::to_string(self).unwrap_or_default()),
-            BenchOutput::Table => self.table(),
-        };
-        crate::client::output::emit(&text);
-    }
-
+impl BenchReport for ScaleReport {
     fn table(&self) -> String {
         let mut s = format!(
             "scale: {} jobs over {} tenants ({} B of arguments each), {} clients, no workers\n",

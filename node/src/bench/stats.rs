@@ -159,14 +159,21 @@ pub struct Report {
     pub tenants: Vec<u64>,
 }
 
-impl Report {
-    pub fn print(&self, output: BenchOutput) {
-        match output {
-            BenchOutput::Json => crate::client::output::emit(&format!("{}\n", serde_json::to_string(self).unwrap_or_default())),
-            BenchOutput::Table => crate::client::output::emit(&self.table()),
-        }
-    }
+/// A bench's final report: one JSON object on a line for scripts (`-o
+/// json`), a table for people.
+pub trait BenchReport: Serialize {
+    fn table(&self) -> String;
 
+    fn print(&self, output: BenchOutput) {
+        let text = match output {
+            BenchOutput::Json => format!("{}\n", serde_json::to_string(self).unwrap_or_default()),
+            BenchOutput::Table => self.table(),
+        };
+        crate::client::output::emit(&text);
+    }
+}
+
+impl BenchReport for Report {
     fn table(&self) -> String {
         let mut s = format!(
             "{} {} over {}, {} clients{}, {} B payload, {:.1} s\n",
