@@ -86,6 +86,8 @@ struct Inner {
     http_duration: HistogramVec,
     grpc_duration: HistogramVec,
     forwarded_writes: IntCounter,
+    read_index_requests: IntCounter,
+    read_index_rounds: IntCounter,
     // Raft log storage, fed by the log writer's round observer.
     log_append: Histogram,
     log_fsync: Histogram,
@@ -209,6 +211,14 @@ impl Metrics {
                 "hodei_forwarded_writes_total",
                 "Client writes this node received as a follower and forwarded to the leader.",
             )?,
+            read_index_requests: counter(
+                "hodei_read_index_requests_total",
+                "Read-index requests on this node: its linearizable reads, and on the leader the followers' read-index calls.",
+            )?,
+            read_index_rounds: counter(
+                "hodei_read_index_rounds_total",
+                "Read-index rounds this node ran, each answering every request waiting when it began (leader: a quorum heartbeat; follower: one call to the leader).",
+            )?,
             log_append: storage_histogram(
                 "hodei_raft_log_append_duration_seconds",
                 "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
@@ -320,6 +330,9 @@ impl Metrics {
     /// read under its lock.
     pub fn render(&self, node: &ClusterNode) -> String {
         self.observe_raft(RaftSample::of(node));
+        let (requests, rounds) = node.read_index_counts();
+        catch_up(&self.inner.read_index_requests, requests);
+        catch_up(&self.inner.read_index_rounds, rounds);
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let domain = node.state_machine().read(|state| {
             self.inner.ledgers.observe(state);
@@ -372,6 +385,11 @@ impl Metrics {
         let router = routes.into_axum_router().layer(axum::middleware::from_fn_with_state(self.clone(), track_grpc));
         tonic::service::Routes::from(router)
     }
+}
+
+/// Raises a counter that mirrors a running total kept elsewhere to that total.
+fn catch_up(counter: &IntCounter, total: u64) {
+    counter.inc_by(total.saturating_sub(counter.get()));
 }
 
 #[cfg(test)]
@@ -467,4 +485,3 @@ fn grpc_code_label(c: tonic::Code) -> &'static str {
         Unauthenticated => "UNAUTHENTICATED",
     }
 }
-

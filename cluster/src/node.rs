@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     /// Worker leases (meaningful on the leader only).
     pub(crate) liveness: crate::liveness::Liveness,
     pub(crate) batcher: crate::batch::Batcher,
+    /// Linearizable reads waiting for a shared read-index round.
+    pub(crate) reads: crate::read_batch::ReadRounds,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -83,6 +85,7 @@ impl ClusterNode {
                 started: Instant::now(),
                 liveness: Default::default(),
                 batcher,
+                reads: Default::default(),
                 stop,
                 tasks: Default::default(),
             }),

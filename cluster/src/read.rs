@@ -33,7 +33,7 @@ impl ClusterNode {
         if consistency == Consistency::Linearizable && !stale_anyway {
             let deadline = Instant::now() + self.inner.config.write_timeout;
             let index = loop {
-                match self.read_index(deadline).await {
+                match self.shared_read_index(deadline).await {
                     Ok(index) => break index,
                     // Leadership moved or its address is not known here yet: ask again.
                     Err(ClusterError::Unavailable { .. }) if Instant::now() + RETRY_PAUSE < deadline => {
@@ -47,8 +47,10 @@ impl ClusterNode {
         Ok(self.inner.sm.applied_index())
     }
 
-    /// The leader's read index: this node's own if it leads, else asked of the leader.
-    async fn read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
+    /// The leader's read index: this node's own if it leads, else asked of the
+    /// leader. Reads go through [`ClusterNode::shared_read_index`], which runs
+    /// this once per round for all the reads waiting.
+    pub(crate) async fn read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
         let Some(leader) = wait_for_leader(&self.inner.raft, deadline).await else {
             return Err(ClusterError::unavailable("no leader elected", None));
         };

@@ -85,7 +85,8 @@ impl RaftService for PeerService {
             return Ok(Response::new(ReadIndexReply { read_index: None, leader_id }));
         }
         let deadline = Instant::now() + self.node.inner.config.write_timeout;
-        let read_index = self.node.leader_read_index(deadline).await.ok();
+        // Followers' calls share the leader's rounds with its own reads.
+        let read_index = self.node.shared_read_index(deadline).await.ok();
         Ok(Response::new(ReadIndexReply { read_index, leader_id }))
     }
 

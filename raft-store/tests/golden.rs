@@ -63,6 +63,15 @@ fn wal_v1_bytes_are_stable_and_decode() {
     check("wal-v1.bin", &bytes);
     let decoded = record::decode_file(&std::fs::read(golden("wal-v1.bin")).unwrap()).unwrap();
     assert_eq!(decoded.records, records());
+    // Appends encode entries borrowed; the bytes must be the owned record's.
+    let mut borrowed = record::header().to_vec();
+    for r in records() {
+        match &r {
+            Record::Entry(e) => record::encode_entry(e, &mut borrowed),
+            other => record::encode(other, &mut borrowed),
+        }
+    }
+    assert_eq!(borrowed, bytes, "encode_entry and encode(Record::Entry) differ");
 }
 
 fn tenant_state() -> State {

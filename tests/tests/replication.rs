@@ -1,5 +1,6 @@
-//! Writes through any node, linearizable reads on every node, and leader
-//! failover by SIGKILL with no acknowledged write lost.
+//! Writes through any node, linearizable reads on every node (concurrent ones
+//! sharing read-index rounds), and leader failover by SIGKILL with no
+//! acknowledged write lost.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,61 @@ async fn a_write_through_each_follower_is_read_linearizably_through_every_other_
             assert!(seen >= index, "node {} served index {seen} < write index {index}", reader + 1);
         }
     }
+}
+
+/// A counter from node `i`'s `/metrics`.
+async fn counter(c: &Cluster, i: usize, name: &str) -> u64 {
+    let r = c.client.call(reqwest::Method::GET, &c.url(i, "/metrics"), None, None, &[]).await.expect("scrape");
+    let text = r.json.as_str().expect("metrics text").to_string();
+    let line = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("node {} exports no {name}", i + 1));
+    line.trim().parse::<f64>().expect("a number") as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_linearizable_reads_share_read_index_rounds_and_each_sees_prior_writes() {
+    let c = Cluster::start(ClusterOptions::default()).await;
+    let leader = c.index_of(c.wait_for_leader().await);
+    let tenant = c.must_create_tenant(0, "acme").await;
+    let mut before = Vec::new();
+    for i in 0..3 {
+        before.push((counter(&c, i, "hodei_read_index_requests_total").await, counter(&c, i, "hodei_read_index_rounds_total").await));
+    }
+    // Each round of the burst follows an acknowledged write through a rotating
+    // node; 48 reads of it at once over all three nodes must each see it.
+    const READS: usize = 48;
+    for round in 0..5 {
+        let r = c.submit(round % 3, tenant, &format!("r{round}")).await.expect("submit");
+        assert_eq!(r.status, 201, "{}", r.json);
+        let id = r.json["id"].as_u64().expect("job id");
+        let index: u64 = r.header("x-hodei-index").expect("index header").parse().unwrap();
+        let reads = futures::future::join_all((0..READS).map(|n| {
+            let path = format!("/api/v1/jobs/{id}");
+            let c = &c;
+            async move { (n % 3, c.get(n % 3, &path).await.expect("read")) }
+        }))
+        .await;
+        for (node, r) in reads {
+            assert_eq!(r.status, 200, "read of job {id} on node {}: {}", node + 1, r.json);
+            let seen: u64 = r.header("x-hodei-index").expect("index header").parse().unwrap();
+            assert!(seen >= index, "node {} served index {seen} before the acknowledged write at {index}", node + 1);
+        }
+    }
+    let mut followers_requests = 0;
+    for i in 0..3 {
+        let requests = counter(&c, i, "hodei_read_index_requests_total").await - before[i].0;
+        let rounds = counter(&c, i, "hodei_read_index_rounds_total").await - before[i].1;
+        println!("node {}: {requests} read-index requests, {rounds} rounds", i + 1);
+        assert!(rounds >= 1 && rounds <= requests, "node {}: {rounds} rounds for {requests} requests", i + 1);
+        if i != leader {
+            assert!(requests >= 5 * READS as u64 / 3, "node {}: every read asks for a read index ({requests})", i + 1);
+            followers_requests += rounds;
+        }
+    }
+    // The leader answers its own reads and one call per follower round.
+    let leader_requests = counter(&c, leader, "hodei_read_index_requests_total").await - before[leader].0;
+    let leader_rounds = counter(&c, leader, "hodei_read_index_rounds_total").await - before[leader].1;
+    assert!(leader_requests >= 5 * READS as u64 / 3 + followers_requests, "leader: {leader_requests} requests");
+    assert!(leader_rounds < leader_requests, "240 reads arriving together never shared a round: {leader_rounds} rounds");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,6 +133,9 @@ pub struct FailoverArgs {
     /// Where the nodes keep their data and logs (default: a temp dir, removed after)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Load with every node up before each kill, during which any election is counted as spurious
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "S")]
+    pub steady: Duration,
     /// Give up on a round when no write is acknowledged this long after the kill
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "S")]
     pub recovery_timeout: Duration,

@@ -4,6 +4,10 @@
 //! (an earlier request can be answered late from an entry the old leader had
 //! already committed, which says nothing about recovery). Then restart the dead
 //! node on its data dir, wait until it is ready and writes flow again, and repeat.
+//!
+//! Before each kill the load runs for `--steady` with every node up, and the
+//! Raft term is read from each node's `/metrics` at both ends: any change is an
+//! election nobody caused, which a timing too tight for the load would show.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +38,9 @@ pub struct FailoverReport {
     pub recovery_min_ms: f64,
     pub recovery_max_ms: f64,
     pub recovery_mean_ms: f64,
+    /// Seconds of load with every node up, and the elections during them.
+    pub steady_s: f64,
+    pub spurious_elections: u64,
     /// The submits that ran throughout, kills included.
     pub load: Report,
 }
@@ -44,6 +51,8 @@ pub struct Round {
     pub new_leader: u64,
     /// From SIGKILL to the first acknowledged write sent after it.
     pub recovery_ms: f64,
+    /// Term changes while the load ran with every node up before the kill.
+    pub spurious_elections: u64,
 }
 
 pub async fn failover(args: FailoverArgs) -> anyhow::Result<FailoverReport> {
@@ -80,7 +89,10 @@ async fn rounds(args: &FailoverArgs, mut cluster: LocalCluster) -> anyhow::Resul
         for round in 1..=args.rounds {
             done.push(one_round(args, &mut cluster, &clock).await.with_context(|| format!("round {round}"))?);
             let r = done.last().expect("just pushed");
-            eprintln!("round {round}: killed leader {}, first write acknowledged after {:.0} ms, node {} leads", r.killed_node, r.recovery_ms, r.new_leader);
+            eprintln!(
+                "round {round}: {} elections before the kill; killed leader {}, first write acknowledged after {:.0} ms, node {} leads",
+                r.spurious_elections, r.killed_node, r.recovery_ms, r.new_leader
+            );
         }
         anyhow::Ok(())
     }
@@ -99,6 +111,8 @@ async fn rounds(args: &FailoverArgs, mut cluster: LocalCluster) -> anyhow::Resul
         recovery_min_ms: ms.first().copied().unwrap_or(0.0),
         recovery_max_ms: ms.last().copied().unwrap_or(0.0),
         recovery_mean_ms: round3(ms.iter().sum::<f64>() / ms.len().max(1) as f64),
+        steady_s: round3(args.steady.as_secs_f64() * done.len() as f64),
+        spurious_elections: done.iter().map(|r| r.spurious_elections).sum(),
         rounds: done,
         load,
     })
@@ -145,6 +159,9 @@ async fn one_round(args: &FailoverArgs, cluster: &mut LocalCluster, clock: &Mute
         anyhow::ensure!(Instant::now() < deadline, "writes did not resume within 60 s of the last restart");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let term_before = cluster.highest_term().await?;
+    tokio::time::sleep(args.steady).await;
+    let spurious_elections = cluster.highest_term().await?.saturating_sub(term_before);
     let leader = cluster.wait_for_leader(Instant::now() + Duration::from_secs(60)).await?;
     let killed_node = cluster.nodes[leader].id;
     let killed_at = Instant::now();
@@ -167,7 +184,7 @@ async fn one_round(args: &FailoverArgs, cluster: &mut LocalCluster, clock: &Mute
     cluster.spawn(leader)?;
     cluster.wait_ready(leader, Instant::now() + Duration::from_secs(60)).await?;
     cluster.wait_caught_up(leader, Instant::now() + Duration::from_secs(60)).await?;
-    Ok(Round { killed_node, new_leader, recovery_ms: round3((first_ack - killed_at).as_secs_f64() * 1000.0) })
+    Ok(Round { killed_node, new_leader, recovery_ms: round3((first_ack - killed_at).as_secs_f64() * 1000.0), spurious_elections })
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -189,6 +206,7 @@ impl BenchReport for FailoverReport {
             "  recovery ms: p50 {:.0}  min {:.0}  max {:.0}  mean {:.0}\n",
             self.recovery_p50_ms, self.recovery_min_ms, self.recovery_max_ms, self.recovery_mean_ms
         );
+        s += &format!("  elections during {:.0} s of load with every node up: {}\n", self.steady_s, self.spurious_elections);
         s + &self.load.table()
     }
 }

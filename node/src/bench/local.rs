@@ -162,6 +162,21 @@ impl LocalCluster {
         }
     }
 
+    /// The highest Raft term any running node reports (`hodei_raft_term`).
+    pub async fn highest_term(&self) -> anyhow::Result<u64> {
+        let mut highest = 0;
+        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+            let url = format!("http://{}/metrics", n.http);
+            let text = self.http.get(&url).send().await.and_then(|r| r.error_for_status()).with_context(|| format!("reading {url}"))?.text().await?;
+            let term = text
+                .lines()
+                .find_map(|l| l.strip_prefix("hodei_raft_term ")?.trim().parse::<f64>().ok())
+                .with_context(|| format!("no hodei_raft_term in {url}"))?;
+            highest = highest.max(term as u64);
+        }
+        Ok(highest)
+    }
+
     /// Index of the leader that every running node names, waiting until they agree.
     pub async fn wait_for_leader(&self, deadline: Instant) -> anyhow::Result<usize> {
         loop {

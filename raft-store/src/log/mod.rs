@@ -175,7 +175,7 @@ impl LogStore {
         }
         record::encode(&Record::Committed(inner.committed), &mut bytes);
         for e in inner.entries.values() {
-            record::encode(&Record::Entry(e.clone()), &mut bytes);
+            record::encode_entry(e, &mut bytes);
         }
         bytes
     }
@@ -265,7 +265,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut bytes = Vec::new();
         let inner = &mut *self.lock();
         for e in entries {
-            record::encode(&Record::Entry(e.clone()), &mut bytes);
+            record::encode_entry(&e, &mut bytes);
             inner.entries.insert(e.log_id.index, e);
         }
         let ack: writer::Ack = Box::new(move |res| callback.log_io_completed(res));

@@ -42,13 +42,32 @@ pub fn header() -> [u8; HEADER_LEN] {
     h
 }
 
+/// [`Record::Entry`] borrowed: encodes to the same bytes without a copy of
+/// the entry (appends encode every entry of the hot path this way).
+#[derive(Serialize)]
+enum EntryRef<'a> {
+    Entry(&'a Entry),
+}
+
 /// Appends one framed record to `out`.
 pub fn encode(record: &Record, out: &mut Vec<u8>) {
-    let body = bincode::serde::encode_to_vec(record, bincode::config::standard())
-        .expect("encoding a log record into a Vec cannot fail");
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    frame(record, out);
+}
+
+/// Appends one framed [`Record::Entry`] of `entry` to `out`.
+pub fn encode_entry(entry: &Entry, out: &mut Vec<u8>) {
+    frame(&EntryRef::Entry(entry), out);
+}
+
+/// Length and checksum, then the body encoded in place after them.
+fn frame<T: Serialize>(body: &T, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 8]);
+    bincode::serde::encode_into_std_write(body, out, bincode::config::standard()).expect("encoding a log record into a Vec cannot fail");
+    let len = (out.len() - start - 8) as u32;
+    let crc = crc32fast::hash(&out[start + 8..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
 #[derive(Debug, PartialEq, Eq)]

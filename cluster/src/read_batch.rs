@@ -1,0 +1,96 @@
+//! Read-index batching: concurrent linearizable reads on one node share
+//! confirmation rounds instead of each running its own.
+//!
+//! A round is one read index: on the leader, a heartbeat to a quorum that
+//! confirms it still leads (openraft's `get_read_log_id`); on a follower, one
+//! `ReadIndex` call to the leader (where it joins the leader's rounds). A read
+//! joins the waiting list; if no round runs, it starts one. A round takes the
+//! whole list when it *starts* and answers all of it, so every read it answers
+//! arrived before it began: the index it confirms is at least the commit index
+//! at the read's arrival, which is what linearizability needs. Reads arriving
+//! during a round wait for the next one, which starts as soon as it ends. Under
+//! load a node runs one round at a time however many reads wait, as etcd's
+//! read loop does.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use crate::error::ClusterError;
+use crate::node::ClusterNode;
+
+type Waiter = oneshot::Sender<Result<u64, ClusterError>>;
+
+/// The reads of one node waiting for the next round.
+#[derive(Default)]
+pub(crate) struct ReadRounds {
+    state: Mutex<Waiting>,
+    /// Reads that waited for a round, and rounds run, since start.
+    reads: AtomicU64,
+    rounds: AtomicU64,
+}
+
+#[derive(Default)]
+struct Waiting {
+    running: bool,
+    reads: Vec<Waiter>,
+}
+
+impl ReadRounds {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ClusterNode {
+    /// The read index for a read arriving now, from a round that starts after
+    /// it; answered by `deadline` or refused as unavailable (retryable).
+    /// Reads that asked this node for a read index (its own linearizable
+    /// reads, and on the leader the followers' calls) and the rounds that
+    /// answered them, since the node started.
+    pub fn read_index_counts(&self) -> (u64, u64) {
+        let r = &self.inner.reads;
+        (r.reads.load(Ordering::Relaxed), r.rounds.load(Ordering::Relaxed))
+    }
+
+    pub(crate) async fn shared_read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.reads.reads.fetch_add(1, Ordering::Relaxed);
+        let start = {
+            let mut w = self.inner.reads.lock();
+            w.reads.push(tx);
+            !std::mem::replace(&mut w.running, true)
+        };
+        if start {
+            tokio::spawn(rounds(self.clone()));
+        }
+        match tokio::time::timeout_at(deadline.into(), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ClusterError::Stopped("the node is shutting down".into())),
+            Err(_) => Err(ClusterError::unavailable("read index timed out", self.leader_hint())),
+        }
+    }
+}
+
+/// Runs rounds while reads wait; the last one to find none clears `running`
+/// under the same lock a new read takes, so a read is never left unserved.
+async fn rounds(node: ClusterNode) {
+    loop {
+        let reads = {
+            let mut w = node.inner.reads.lock();
+            if w.reads.is_empty() {
+                w.running = false;
+                return;
+            }
+            std::mem::take(&mut w.reads)
+        };
+        node.inner.reads.rounds.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + node.inner.config.write_timeout;
+        let result = node.read_index(deadline).await;
+        for r in reads {
+            let _ = r.send(result.clone());
+        }
+    }
+}
