@@ -45,8 +45,6 @@ impl ReadRounds {
 }
 
 impl ClusterNode {
-    /// The read index for a read arriving now, from a round that starts after
-    /// it; answered by `deadline` or refused as unavailable (retryable).
     /// Reads that asked this node for a read index (its own linearizable
     /// reads, and on the leader the followers' calls) and the rounds that
     /// answered them, since the node started.
@@ -55,6 +53,8 @@ impl ClusterNode {
         (r.reads.load(Ordering::Relaxed), r.rounds.load(Ordering::Relaxed))
     }
 
+    /// The read index for a read arriving now, from a round that starts after
+    /// it; answered by `deadline` or refused as unavailable (retryable).
     pub(crate) async fn shared_read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
         let (tx, rx) = oneshot::channel();
         self.inner.reads.reads.fetch_add(1, Ordering::Relaxed);
