@@ -52,9 +52,11 @@ impl LocalCluster {
             aud: AUDIENCE.into(),
         };
         let admin = issue_token(secret.as_bytes(), &claims)?;
+        let mut addrs = free_addrs(3 * n as usize)?.into_iter();
         let mut nodes = Vec::new();
         for id in 1..=n {
-            nodes.push(LocalNode { id, http: free_addr()?, grpc: free_addr()?, peer: free_addr()?, child: None });
+            let mut next = || addrs.next().context("too few free addresses");
+            nodes.push(LocalNode { id, http: next()?, grpc: next()?, peer: next()?, child: None });
         }
         let initial = nodes.iter().map(|n| format!("{}={}", n.id, n.peer)).collect::<Vec<_>>().join(",");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
@@ -216,10 +218,12 @@ impl Drop for LocalCluster {
     }
 }
 
-/// A loopback address with a port that was free a moment ago.
-fn free_addr() -> anyhow::Result<String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?.to_string())
+/// `n` distinct loopback addresses whose ports were free a moment ago. All are
+/// held until the last is found: a port bound and let go at once can be handed
+/// out again by the very next bind, and two nodes would then fight for it.
+fn free_addrs(n: usize) -> anyhow::Result<Vec<String>> {
+    let held = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")).collect::<anyhow::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.to_string())).collect()
 }
 
 fn now_s() -> u64 {
