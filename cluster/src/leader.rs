@@ -5,7 +5,8 @@
 //! - dispatch: on every applied change (or every 100 ms) the domain's solver
 //!   picks placements from the local state, given the previous round's decision
 //!   so results stay stable, and proposes them as one `AssignJobs`;
-//! - worker leases: a worker silent for [`WORKER_LEASE`] is proposed lost;
+//! - worker leases: a worker silent for [`WORKER_LEASE`] is proposed lost,
+//!   never within a term's first [`WORKER_FAILOVER_LEASE`];
 //! - time: a `Tick` when something is due (checked every [`TICK_EVERY`]) and at
 //!   least every [`TICK_AT_LEAST_EVERY`] ends burst leases, times out jobs,
 //!   accrues idle cost and prunes by retention;
@@ -31,6 +32,9 @@ use crate::node::ClusterNode;
 
 /// How long a worker may stay silent before the leader proposes it lost.
 pub const WORKER_LEASE: Duration = Duration::from_secs(5);
+/// How long a new leader waits before it proposes any worker lost: workers
+/// whose node died with the old leader need time to find another.
+pub const WORKER_FAILOVER_LEASE: Duration = Duration::from_secs(10);
 /// How often the leader checks whether time-driven work (`Tick`) is due.
 pub const TICK_EVERY: Duration = Duration::from_secs(1);
 /// A `Tick` at least this often even when nothing is urgent (idle cost
@@ -156,7 +160,7 @@ async fn autoscale_round(node: &ClusterNode) {
 async fn expire_workers(node: &ClusterNode, term: u64) {
     let registered: Vec<WorkerId> =
         node.state_machine().read(|s| s.workers().filter(|w| w.state != WorkerState::Lost).map(|w| w.id).collect());
-    for worker_id in node.inner.liveness.expired(term, &registered, WORKER_LEASE) {
+    for worker_id in node.inner.liveness.expired(term, &registered, WORKER_LEASE, WORKER_FAILOVER_LEASE) {
         tracing::warn!(%worker_id, "worker lease expired; proposing it lost");
         propose(node, Command::MarkWorkerLost(MarkWorkerLost { worker_id }), "worker lost").await;
     }

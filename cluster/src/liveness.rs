@@ -1,7 +1,9 @@
 //! Worker leases, kept by the leader in memory: a heartbeat is not a Raft write.
 //! A worker whose lease runs out is proposed lost. A new leader knows no
-//! heartbeats yet, so it first gives every registered worker a full lease: a
-//! failover never declares healthy workers lost.
+//! heartbeats yet, and workers may still be moving off the dead leader's node,
+//! so it first gives every registered worker a longer failover lease (as
+//! Nomad's `failover_heartbeat_ttl` does): a failover never declares healthy
+//! workers lost.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +20,8 @@ pub struct Liveness {
 struct Leases {
     /// The term these leases were granted in; a new term starts over.
     term: u64,
+    /// When this node first checked leases in `term`.
+    term_start: Option<Instant>,
     last_seen: HashMap<WorkerId, Instant>,
 }
 
@@ -27,21 +31,23 @@ impl Liveness {
     }
 
     /// Workers among `registered` whose lease ran out, as seen by the leader of
-    /// `term`. On a new term every worker first gets a full lease.
-    pub fn expired(&self, term: u64, registered: &[WorkerId], lease: Duration) -> Vec<WorkerId> {
+    /// `term`: silent for `lease`, and not within the first `failover` of the
+    /// term (a worker unheard of in the term counts as seen at its start).
+    pub fn expired(&self, term: u64, registered: &[WorkerId], lease: Duration, failover: Duration) -> Vec<WorkerId> {
         let now = Instant::now();
         let mut l = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if l.term != term {
+        if l.term != term || l.term_start.is_none() {
             l.term = term;
-            l.last_seen = registered.iter().map(|w| (*w, now)).collect();
+            l.term_start = Some(now);
+            l.last_seen.clear();
+        }
+        let start = l.term_start.unwrap_or(now);
+        if now.duration_since(start) <= failover {
             return Vec::new();
         }
         registered
             .iter()
-            .filter(|w| {
-                let seen = *l.last_seen.entry(**w).or_insert(now);
-                now.duration_since(seen) > lease
-            })
+            .filter(|w| now.duration_since(l.last_seen.get(w).copied().unwrap_or(start)) > lease)
             .copied()
             .collect()
     }
@@ -52,13 +58,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_new_term_grants_full_leases_and_silence_expires_them() {
+    fn a_new_term_grants_the_failover_lease_and_silence_then_expires() {
         let l = Liveness::default();
         let ws = [WorkerId(1), WorkerId(2)];
-        assert!(l.expired(5, &ws, Duration::ZERO).is_empty(), "a new leader never expires at once");
+        let (lease, failover) = (Duration::from_millis(2), Duration::from_millis(20));
+        assert!(l.expired(5, &ws, Duration::ZERO, failover).is_empty(), "a new leader never expires at once");
         std::thread::sleep(Duration::from_millis(5));
+        assert!(l.expired(5, &ws, lease, failover).is_empty(), "not within the failover lease");
+        std::thread::sleep(Duration::from_millis(20));
         l.heartbeat(WorkerId(1));
-        assert_eq!(l.expired(5, &ws, Duration::from_millis(2)), vec![WorkerId(2)]);
-        assert!(l.expired(6, &ws, Duration::ZERO).is_empty(), "and again on the next term");
+        assert_eq!(l.expired(5, &ws, lease, failover), vec![WorkerId(2)]);
+        assert!(l.expired(6, &ws, Duration::ZERO, failover).is_empty(), "and again on the next term");
+    }
+
+    #[test]
+    fn a_heartbeat_from_an_earlier_term_does_not_count_in_a_later_one() {
+        let l = Liveness::default();
+        let ws = [WorkerId(1)];
+        l.heartbeat(WorkerId(1));
+        assert!(l.expired(1, &ws, Duration::ZERO, Duration::ZERO).is_empty());
+        std::thread::sleep(Duration::from_millis(3));
+        assert_eq!(l.expired(1, &ws, Duration::from_millis(1), Duration::ZERO), vec![WorkerId(1)]);
     }
 }

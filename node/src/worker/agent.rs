@@ -154,7 +154,12 @@ async fn session(agent: &Arc<Agent>, mut client: Client) -> Result<(), tonic::St
 /// How long heartbeats may keep failing through one node before the agent
 /// moves to the next: well inside the leader's worker lease (5 s), so a node
 /// cut off from the leader does not cost the worker its lease and its jobs.
+/// Counted from the start of the first call that failed; a call that hangs
+/// gets only what is left of it, so a node that holds calls cannot stretch
+/// the silence past this.
 const HEARTBEAT_GIVE_UP: Duration = Duration::from_secs(2);
+/// The least a heartbeat call is given, and the least pause between calls.
+const MIN_HEARTBEAT_WAIT: Duration = Duration::from_millis(100);
 
 /// Heartbeats until they stop getting through; returns why.
 async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> String {
@@ -162,10 +167,12 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> St
     loop {
         let running: Vec<u64> = agent.running.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
         let req = pb::HeartbeatRequest { worker_id, running_jobs: running, draining: *agent.draining.borrow() };
+        let started = tokio::time::Instant::now();
+        let left = |since: Option<tokio::time::Instant>| HEARTBEAT_GIVE_UP.saturating_sub(since.map_or(Duration::ZERO, |s| s.elapsed()));
         // A node that cannot reach the leader may hold the call; count that as a failure.
-        let call = tokio::time::timeout(HEARTBEAT_GIVE_UP, client.heartbeat(authed(&agent, req)));
+        let call = tokio::time::timeout(left(failing_since).max(MIN_HEARTBEAT_WAIT), client.heartbeat(authed(&agent, req)));
         let reply = call.await.unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("no heartbeat answer in time")));
-        match reply {
+        let pause = match reply {
             Ok(r) if !r.get_ref().known => {
                 tracing::warn!(worker_id, "the cluster forgot this worker; registering again");
                 let _ = register(&agent, &mut client).await;
@@ -176,16 +183,18 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> St
                 if r.get_ref().drain && !*agent.draining.borrow() {
                     let _ = agent.draining.send(true);
                 }
+                agent.args.heartbeat
             }
             Err(e) => {
                 tracing::debug!(error = %e, "heartbeat failed");
-                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                let since = *failing_since.get_or_insert(started);
                 if since.elapsed() >= HEARTBEAT_GIVE_UP {
                     return format!("heartbeats failing for {:?} through this node: {}", since.elapsed(), e.message());
                 }
+                agent.args.heartbeat.min(left(failing_since)).max(MIN_HEARTBEAT_WAIT)
             }
-        }
-        tokio::time::sleep(agent.args.heartbeat).await;
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
