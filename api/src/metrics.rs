@@ -88,6 +88,7 @@ struct Inner {
     forwarded_writes: IntCounter,
     read_index_requests: IntCounter,
     read_index_rounds: IntCounter,
+    read_index_leased: IntCounter,
     // Raft log storage, fed by the log writer's round observer.
     log_append: Histogram,
     log_fsync: Histogram,
@@ -219,6 +220,10 @@ impl Metrics {
                 "hodei_read_index_rounds_total",
                 "Read-index rounds this node ran, each answering every request waiting when it began (leader: a quorum heartbeat; follower: one call to the leader).",
             )?,
+            read_index_leased: counter(
+                "hodei_read_index_lease_reads_total",
+                "Read-index requests the leader answered from its read lease (a quorum acknowledged it within half the minimum election timeout), with no round.",
+            )?,
             log_append: storage_histogram(
                 "hodei_raft_log_append_duration_seconds",
                 "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
@@ -330,9 +335,10 @@ impl Metrics {
     /// read under its lock.
     pub fn render(&self, node: &ClusterNode) -> String {
         self.observe_raft(RaftSample::of(node));
-        let (requests, rounds) = node.read_index_counts();
-        catch_up(&self.inner.read_index_requests, requests);
-        catch_up(&self.inner.read_index_rounds, rounds);
+        let reads = node.read_index_counts();
+        catch_up(&self.inner.read_index_requests, reads.requests);
+        catch_up(&self.inner.read_index_rounds, reads.rounds);
+        catch_up(&self.inner.read_index_leased, reads.leased);
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let domain = node.state_machine().read(|state| {
             self.inner.ledgers.observe(state);

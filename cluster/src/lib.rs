@@ -25,6 +25,8 @@
 //! - [`filter`]: the transport filter that drops or delays messages per link.
 //! - [`leader`]: leader-only loops (dispatch, worker-lease expiry, autoscaling,
 //!   history samples) that only propose.
+//! - `lease`: the leader's read lease (linearizable reads without a round while
+//!   a quorum recently confirmed it).
 //! - [`liveness`]: worker leases held in the leader's memory; [`heartbeat`]: relaying them.
 //! - [`error`]: not-leader/unavailable, maybe-committed and invalid kept apart.
 //! - [`request_id`]: the client's request id, carried to the leader as metadata
@@ -38,6 +40,7 @@ pub mod error;
 pub mod filter;
 pub mod heartbeat;
 pub mod leader;
+mod lease;
 pub mod liveness;
 pub mod membership;
 pub mod network;

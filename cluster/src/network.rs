@@ -2,7 +2,8 @@
 //! service, its openraft request and reply carried as versioned payloads
 //! ([`crate::codec`]). The [`TransportFilter`] sits in front of every send.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hodei_raft_store::{NodeId, NodeInfo, TypeConfig};
 use openraft::error::{
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 use crate::codec;
 use crate::filter::{TransportFilter, Verdict};
+use crate::lease::ReadLease;
 use crate::peers::{PeerClient, PeerClients};
 
 /// Builds one [`PeerNetwork`] per replication target.
@@ -27,6 +29,8 @@ pub struct NetworkFactory {
     pub(crate) filter: TransportFilter,
     /// The least time an AppendEntries call gets; see [`PeerNetwork::min_append_ttl`].
     pub(crate) min_append_ttl: Duration,
+    /// Told of every AppendEntries a follower answered, for lease reads.
+    pub(crate) lease: Arc<ReadLease>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
@@ -40,6 +44,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             client: self.peers.client(&node.peer_addr).ok(),
             filter: self.filter.clone(),
             min_append_ttl: self.min_append_ttl,
+            lease: self.lease.clone(),
         }
     }
 }
@@ -57,6 +62,7 @@ pub struct PeerNetwork {
     /// with a 50 ms heartbeat under load. The election timeout's minimum is the
     /// floor: a call slower than that has failed by any measure.
     min_append_ttl: Duration,
+    lease: Arc<ReadLease>,
 }
 
 #[derive(Clone, Copy)]
@@ -128,7 +134,14 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
-        self.call(Rpc::Append, &rpc, &option).await
+        let sent = Instant::now();
+        let reply = self.call(Rpc::Append, &rpc, &option).await;
+        // Any answer but a higher vote means the follower took this leader's
+        // term at some time after `sent`.
+        if rpc.vote.is_committed() && matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
+            self.lease.acked(self.target, rpc.vote.leader_id().term, sent);
+        }
+        reply
     }
 
     async fn install_snapshot(

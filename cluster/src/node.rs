@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) batcher: crate::batch::Batcher,
     /// Linearizable reads waiting for a shared read-index round.
     pub(crate) reads: crate::read_batch::ReadRounds,
+    /// The leader's read lease, fed by the network's AppendEntries answers.
+    pub(crate) lease: Arc<crate::lease::ReadLease>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -64,7 +66,9 @@ impl ClusterNode {
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();
         let min_append_ttl = Duration::from_millis(config.timing.election_timeout_min_ms);
-        let network = NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone(), min_append_ttl };
+        let lease = Arc::new(crate::lease::ReadLease::default());
+        let network =
+            NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone(), min_append_ttl, lease: lease.clone() };
         let raft = Raft::new(config.id, raft_config, network, log.clone(), sm.clone())
             .await
             .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;
@@ -86,6 +90,7 @@ impl ClusterNode {
                 liveness: Default::default(),
                 batcher,
                 reads: Default::default(),
+                lease,
                 stop,
                 tasks: Default::default(),
             }),

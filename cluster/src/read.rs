@@ -80,6 +80,26 @@ impl ClusterNode {
         }
     }
 
+    /// On a leader holding its read lease: the index of the last entry in its
+    /// log, which holds every write acknowledged so far (no other node can
+    /// have committed one since the lease began; see `crate::lease`).
+    pub(crate) fn lease_read_index(&self) -> Option<u64> {
+        let (term, voters) = {
+            let m = self.inner.raft.metrics();
+            let m = m.borrow();
+            if m.state != openraft::ServerState::Leader || m.current_leader != Some(self.id()) {
+                return None;
+            }
+            let membership = m.membership_config.membership();
+            if membership.get_joint_config().len() != 1 {
+                return None;
+            }
+            (m.current_term, membership.voter_ids().collect::<std::collections::BTreeSet<_>>())
+        };
+        let lease = Duration::from_millis(self.inner.config.timing.election_timeout_min_ms / 2);
+        self.inner.lease.holds(self.id(), term, &voters, lease).then(|| self.inner.log.last_index())
+    }
+
     /// Waits until the local state machine has applied `index`.
     pub async fn wait_applied(&self, index: u64, deadline: Instant) -> Result<(), ClusterError> {
         if self.inner.sm.applied_index() >= index {

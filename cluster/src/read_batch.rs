@@ -10,7 +10,8 @@
 //! at the read's arrival, which is what linearizability needs. Reads arriving
 //! during a round wait for the next one, which starts as soon as it ends. Under
 //! load a node runs one round at a time however many reads wait, as etcd's
-//! read loop does.
+//! read loop does. A leader holding its read lease (`crate::lease`) answers at
+//! once with no round.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -27,9 +28,24 @@ type Waiter = oneshot::Sender<Result<u64, ClusterError>>;
 #[derive(Default)]
 pub(crate) struct ReadRounds {
     state: Mutex<Waiting>,
-    /// Reads that waited for a round, and rounds run, since start.
+    /// Reads that asked for a read index, rounds run, and reads the leader
+    /// answered from its lease without a round, since start.
     reads: AtomicU64,
     rounds: AtomicU64,
+    leased: AtomicU64,
+}
+
+/// What [`ClusterNode::read_index_counts`] reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadIndexCounts {
+    /// Reads that asked this node for a read index (its own linearizable
+    /// reads, and on the leader the followers' calls).
+    pub requests: u64,
+    /// Rounds that answered them: a quorum heartbeat on the leader, one call
+    /// to the leader on a follower.
+    pub rounds: u64,
+    /// Requests the leader answered from its read lease, with no round.
+    pub leased: u64,
 }
 
 #[derive(Default)]
@@ -45,19 +61,25 @@ impl ReadRounds {
 }
 
 impl ClusterNode {
-    /// Reads that asked this node for a read index (its own linearizable
-    /// reads, and on the leader the followers' calls) and the rounds that
-    /// answered them, since the node started.
-    pub fn read_index_counts(&self) -> (u64, u64) {
+    /// Read-index requests, rounds and lease answers since the node started.
+    pub fn read_index_counts(&self) -> ReadIndexCounts {
         let r = &self.inner.reads;
-        (r.reads.load(Ordering::Relaxed), r.rounds.load(Ordering::Relaxed))
+        ReadIndexCounts {
+            requests: r.reads.load(Ordering::Relaxed),
+            rounds: r.rounds.load(Ordering::Relaxed),
+            leased: r.leased.load(Ordering::Relaxed),
+        }
     }
 
     /// The read index for a read arriving now, from a round that starts after
     /// it; answered by `deadline` or refused as unavailable (retryable).
     pub(crate) async fn shared_read_index(&self, deadline: Instant) -> Result<u64, ClusterError> {
-        let (tx, rx) = oneshot::channel();
         self.inner.reads.reads.fetch_add(1, Ordering::Relaxed);
+        if let Some(index) = self.lease_read_index() {
+            self.inner.reads.leased.fetch_add(1, Ordering::Relaxed);
+            return Ok(index);
+        }
+        let (tx, rx) = oneshot::channel();
         let start = {
             let mut w = self.inner.reads.lock();
             w.reads.push(tx);

@@ -35,6 +35,9 @@ impl RaftService for PeerService {
 
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         let rpc: VoteRequest<u64> = codec::decode(req.get_ref())?;
+        // Before openraft can grant it: a leader that may vote for another
+        // node must not answer reads from its lease any more.
+        self.node.inner.lease.vote_request_seen();
         reply(&self.node.raft().vote(rpc).await)
     }
 

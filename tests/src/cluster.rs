@@ -124,6 +124,15 @@ impl Cluster {
         self.client.call(Method::GET, &self.url(i, path), Some(&self.admin), None, &[]).await
     }
 
+    /// The value of an unlabelled counter or gauge on node `i`'s `/metrics`.
+    pub async fn metric(&self, i: usize, name: &str) -> u64 {
+        let r = self.client.call(Method::GET, &self.url(i, "/metrics"), None, None, &[]).await.expect("scrape");
+        let text = r.json.as_str().expect("metrics text").to_string();
+        let prefix = format!("{name} ");
+        let line = text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("node {} exports no {name}", i + 1));
+        line.trim().parse::<f64>().expect("a number") as u64
+    }
+
     pub async fn post(&self, i: usize, path: &str, body: &Value) -> Result<Reply, reqwest::Error> {
         self.client.call(Method::POST, &self.url(i, path), Some(&self.admin), Some(body), &[]).await
     }

@@ -29,6 +29,13 @@ async fn an_isolated_leader_accepts_no_write_and_the_majority_continues() {
     let r = c.submit(others[0], tenant, "majority-1").await.expect("submit on majority");
     assert_eq!(r.status, 201, "majority write: {}", r.json);
     let majority_job = r.json["id"].as_u64().unwrap();
+    // The old leader still believes it leads, but its read lease ran out long
+    // before the majority could elect: a linearizable read of the majority's
+    // job there must fail, not answer "not found" from the old state.
+    let leased = c.metric(li, "hodei_read_index_lease_reads_total").await;
+    let r = c.get(li, &format!("/api/v1/jobs/{majority_job}")).await.expect("read on the old leader");
+    assert_eq!(r.status, 503, "the old leader served a linearizable read after a new leader wrote: {}", r.json);
+    assert_eq!(c.metric(li, "hodei_read_index_lease_reads_total").await, leased, "the cut-off leader still used its lease");
 
     // The minority side refuses: 503 (unavailable or maybe-committed), never 2xx.
     let r = c.submit(li, tenant, "minority-1").await.expect("submit on minority");

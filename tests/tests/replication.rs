@@ -28,22 +28,18 @@ async fn a_write_through_each_follower_is_read_linearizably_through_every_other_
     }
 }
 
-/// A counter from node `i`'s `/metrics`.
-async fn counter(c: &Cluster, i: usize, name: &str) -> u64 {
-    let r = c.client.call(reqwest::Method::GET, &c.url(i, "/metrics"), None, None, &[]).await.expect("scrape");
-    let text = r.json.as_str().expect("metrics text").to_string();
-    let line = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("node {} exports no {name}", i + 1));
-    line.trim().parse::<f64>().expect("a number") as u64
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_linearizable_reads_share_read_index_rounds_and_each_sees_prior_writes() {
+async fn concurrent_linearizable_reads_share_rounds_or_the_leader_lease_and_each_sees_prior_writes() {
     let c = Cluster::start(ClusterOptions::default()).await;
     let leader = c.index_of(c.wait_for_leader().await);
     let tenant = c.must_create_tenant(0, "acme").await;
     let mut before = Vec::new();
     for i in 0..3 {
-        before.push((counter(&c, i, "hodei_read_index_requests_total").await, counter(&c, i, "hodei_read_index_rounds_total").await));
+        before.push((
+            c.metric(i, "hodei_read_index_requests_total").await,
+            c.metric(i, "hodei_read_index_rounds_total").await,
+            c.metric(i, "hodei_read_index_lease_reads_total").await,
+        ));
     }
     // Each round of the burst follows an acknowledged write through a rotating
     // node; 48 reads of it at once over all three nodes must each see it.
@@ -65,22 +61,28 @@ async fn concurrent_linearizable_reads_share_read_index_rounds_and_each_sees_pri
             assert!(seen >= index, "node {} served index {seen} before the acknowledged write at {index}", node + 1);
         }
     }
-    let mut followers_requests = 0;
+    let mut followers_rounds = 0;
+    let mut leader_counts = (0, 0, 0);
     for i in 0..3 {
-        let requests = counter(&c, i, "hodei_read_index_requests_total").await - before[i].0;
-        let rounds = counter(&c, i, "hodei_read_index_rounds_total").await - before[i].1;
-        println!("node {}: {requests} read-index requests, {rounds} rounds", i + 1);
-        assert!(rounds >= 1 && rounds <= requests, "node {}: {rounds} rounds for {requests} requests", i + 1);
-        if i != leader {
+        let requests = c.metric(i, "hodei_read_index_requests_total").await - before[i].0;
+        let rounds = c.metric(i, "hodei_read_index_rounds_total").await - before[i].1;
+        let leased = c.metric(i, "hodei_read_index_lease_reads_total").await - before[i].2;
+        println!("node {}: {requests} read-index requests, {rounds} rounds, {leased} from the lease", i + 1);
+        assert!(rounds + leased >= 1 && rounds + leased <= requests, "node {}: {rounds} rounds and {leased} leased for {requests}", i + 1);
+        if i == leader {
+            leader_counts = (requests, rounds, leased);
+        } else {
+            assert_eq!(leased, 0, "node {}: only a leader has a read lease", i + 1);
             assert!(requests >= 5 * READS as u64 / 3, "node {}: every read asks for a read index ({requests})", i + 1);
-            followers_requests += rounds;
+            assert!(rounds < requests, "node {}: reads arriving together never shared a round ({rounds})", i + 1);
+            followers_rounds += rounds;
         }
     }
-    // The leader answers its own reads and one call per follower round.
-    let leader_requests = counter(&c, leader, "hodei_read_index_requests_total").await - before[leader].0;
-    let leader_rounds = counter(&c, leader, "hodei_read_index_rounds_total").await - before[leader].1;
-    assert!(leader_requests >= 5 * READS as u64 / 3 + followers_requests, "leader: {leader_requests} requests");
-    assert!(leader_rounds < leader_requests, "240 reads arriving together never shared a round: {leader_rounds} rounds");
+    // The leader answers its own reads and one call per follower round; with
+    // heartbeats every 50 ms its 100 ms lease is held nearly always.
+    let (requests, rounds, leased) = leader_counts;
+    assert!(requests >= 5 * READS as u64 / 3 + followers_rounds, "leader: {requests} requests");
+    assert!(leased > requests / 2, "leader: only {leased} of {requests} answered from the lease ({rounds} rounds)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

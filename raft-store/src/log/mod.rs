@@ -133,6 +133,13 @@ impl LogStore {
         self.counters.observer.set(observer).is_ok()
     }
 
+    /// The index of the last entry handed to the log (flushed or not); what a
+    /// leader's read must wait for to include everything it has accepted.
+    pub fn last_index(&self) -> u64 {
+        let inner = self.lock();
+        inner.entries.keys().next_back().copied().or(inner.last_purged.map(|l| l.index)).unwrap_or(0)
+    }
+
     /// How many write rounds (each ended by one sync) the writer has run.
     pub fn write_rounds(&self) -> u64 {
         self.counters.rounds.load(Ordering::Relaxed)
