@@ -32,7 +32,8 @@ impl Liveness {
 
     /// Workers among `registered` whose lease ran out, as seen by the leader of
     /// `term`: silent for `lease`, and not within the first `failover` of the
-    /// term (a worker unheard of in the term counts as seen at its start).
+    /// term. A worker not heard from yet (a new term, a new registration)
+    /// counts as seen at its first check, so it gets a full lease.
     pub fn expired(&self, term: u64, registered: &[WorkerId], lease: Duration, failover: Duration) -> Vec<WorkerId> {
         let now = Instant::now();
         let mut l = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -42,14 +43,18 @@ impl Liveness {
             l.last_seen.clear();
         }
         let start = l.term_start.unwrap_or(now);
+        let silent: Vec<WorkerId> = registered
+            .iter()
+            .filter(|w| {
+                let seen = *l.last_seen.entry(**w).or_insert(now);
+                now.duration_since(seen) > lease
+            })
+            .copied()
+            .collect();
         if now.duration_since(start) <= failover {
             return Vec::new();
         }
-        registered
-            .iter()
-            .filter(|w| now.duration_since(l.last_seen.get(w).copied().unwrap_or(start)) > lease)
-            .copied()
-            .collect()
+        silent
     }
 }
 
@@ -69,6 +74,19 @@ mod tests {
         l.heartbeat(WorkerId(1));
         assert_eq!(l.expired(5, &ws, lease, failover), vec![WorkerId(2)]);
         assert!(l.expired(6, &ws, Duration::ZERO, failover).is_empty(), "and again on the next term");
+    }
+
+    #[test]
+    fn a_worker_registered_late_in_a_term_gets_a_full_lease() {
+        let l = Liveness::default();
+        let lease = Duration::from_millis(20);
+        assert!(l.expired(3, &[WorkerId(1)], lease, Duration::ZERO).is_empty());
+        std::thread::sleep(Duration::from_millis(30));
+        l.heartbeat(WorkerId(1));
+        let both = [WorkerId(1), WorkerId(2)];
+        assert!(l.expired(3, &both, lease, Duration::ZERO).is_empty(), "worker 2 was registered just now");
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(l.expired(3, &both, lease, Duration::ZERO), both.to_vec(), "and both fall silent");
     }
 
     #[test]
