@@ -30,6 +30,10 @@ struct Agent {
     running: Mutex<HashMap<u64, (u64, watch::Sender<bool>)>>,
     draining: watch::Sender<bool>,
     logs_addr: String,
+    /// One connection per endpoint for reports, opened on first use and
+    /// dropped when a call through it fails: a job's start and finish reports
+    /// do not each pay a TCP and HTTP/2 handshake.
+    report_clients: Mutex<HashMap<String, Client>>,
 }
 
 fn authed<T>(agent: &Agent, msg: T) -> Request<T> {
@@ -52,7 +56,15 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work_dir)?;
     let token = args.token.clone();
     let (draining, _) = watch::channel(false);
-    let agent = Arc::new(Agent { args, token, worker_id: Mutex::new(None), running: Default::default(), draining, logs_addr });
+    let agent = Arc::new(Agent {
+        args,
+        token,
+        worker_id: Mutex::new(None),
+        running: Default::default(),
+        draining,
+        logs_addr,
+        report_clients: Default::default(),
+    });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut asked = agent.draining.subscribe();
     let main = tokio::spawn(serve(agent.clone()));
@@ -296,15 +308,28 @@ where
 {
     for attempt in 0..(agent.args.endpoints.len() * 20) {
         let endpoint = &agent.args.endpoints[attempt % agent.args.endpoints.len()];
-        if let Some(c) = connect(endpoint).await {
+        if let Some(c) = report_client(agent, endpoint).await {
             match call(c, agent.clone()).await {
                 Ok(r) => return Some(r),
-                Err(e) => tracing::debug!(%endpoint, error = %e, "report failed; retrying"),
+                Err(e) => {
+                    tracing::debug!(%endpoint, error = %e, "report failed; retrying");
+                    agent.report_clients.lock().unwrap_or_else(|e| e.into_inner()).remove(endpoint);
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     None
+}
+
+/// The report connection to `endpoint`, opened if there is none.
+async fn report_client(agent: &Agent, endpoint: &str) -> Option<Client> {
+    if let Some(c) = agent.report_clients.lock().unwrap_or_else(|e| e.into_inner()).get(endpoint) {
+        return Some(c.clone());
+    }
+    let c = connect(endpoint).await?;
+    agent.report_clients.lock().unwrap_or_else(|e| e.into_inner()).insert(endpoint.to_string(), c.clone());
+    Some(c)
 }
 
 pub fn log_path(work_dir: &std::path::Path, job_id: u64) -> PathBuf {
