@@ -8,9 +8,9 @@
 //! whole list when it *starts* and answers all of it, so every read it answers
 //! arrived before it began: the index it confirms is at least the commit index
 //! at the read's arrival, which is what linearizability needs. Reads arriving
-//! during a round wait for the next one, which starts as soon as it ends. Under
-//! load a node runs one round at a time however many reads wait, as etcd's
-//! read loop does. A leader holding its read lease (`crate::lease`) answers at
+//! during a round wait for the next one. At most [`ROUNDS_IN_FLIGHT`] rounds run
+//! at once, so a read that just missed one need not wait for it to end; under
+//! load a node runs that many however many reads wait. A leader holding its read lease (`crate::lease`) answers at
 //! once with no round.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +23,9 @@ use crate::error::ClusterError;
 use crate::node::ClusterNode;
 
 type Waiter = oneshot::Sender<Result<u64, ClusterError>>;
+
+/// Read-index rounds of one node running at once.
+pub const ROUNDS_IN_FLIGHT: usize = 2;
 
 /// The reads of one node waiting for the next round.
 #[derive(Default)]
@@ -50,7 +53,8 @@ pub struct ReadIndexCounts {
 
 #[derive(Default)]
 struct Waiting {
-    running: bool,
+    /// Rounds running now, at most [`ROUNDS_IN_FLIGHT`].
+    running: usize,
     reads: Vec<Waiter>,
 }
 
@@ -83,7 +87,9 @@ impl ClusterNode {
         let start = {
             let mut w = self.inner.reads.lock();
             w.reads.push(tx);
-            !std::mem::replace(&mut w.running, true)
+            let start = w.running < ROUNDS_IN_FLIGHT;
+            w.running += usize::from(start);
+            start
         };
         if start {
             tokio::spawn(rounds(self.clone()));
@@ -96,14 +102,14 @@ impl ClusterNode {
     }
 }
 
-/// Runs rounds while reads wait; the last one to find none clears `running`
+/// Runs rounds while reads wait; a task that finds none leaves `running`
 /// under the same lock a new read takes, so a read is never left unserved.
 async fn rounds(node: ClusterNode) {
     loop {
         let reads = {
             let mut w = node.inner.reads.lock();
             if w.reads.is_empty() {
-                w.running = false;
+                w.running -= 1;
                 return;
             }
             std::mem::take(&mut w.reads)
