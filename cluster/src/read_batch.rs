@@ -8,10 +8,10 @@
 //! whole list when it *starts* and answers all of it, so every read it answers
 //! arrived before it began: the index it confirms is at least the commit index
 //! at the read's arrival, which is what linearizability needs. Reads arriving
-//! during a round wait for the next one. At most [`ROUNDS_IN_FLIGHT`] rounds run
-//! at once, so a read that just missed one need not wait for it to end; under
-//! load a node runs that many however many reads wait. A leader holding its read lease (`crate::lease`) answers at
-//! once with no round.
+//! during a round wait for the next one. At most [`ROUNDS_IN_FLIGHT`] rounds
+//! run at once, so a read that just missed one need not wait for it to end;
+//! under load a node runs that many however many reads wait. A leader holding
+//! its read lease (`crate::lease`) answers at once with no round.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
