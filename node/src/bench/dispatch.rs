@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{DispatchArgs, TargetArgs};
-use super::local::LocalCluster;
+use super::local::{with_three_nodes, LocalCluster};
 use super::stats::{round3, BenchReport};
 use super::submit::{create_tenants, submit_count, Counted};
 use super::target::HodeiClient;
@@ -64,17 +64,10 @@ impl Percentiles {
 }
 
 pub async fn dispatch(args: DispatchArgs) -> anyhow::Result<DispatchReport> {
-    let owned = args.data_dir.is_none();
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let dir = args.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("hodei-bench-dispatch-{}-{stamp}", std::process::id())));
-    eprintln!("starting 3 nodes and {} workers under {}", args.workers, dir.display());
-    let mut cluster = LocalCluster::start(&dir, 3, args.config.clone()).await?;
-    let result = run(&args, &mut cluster).await;
-    drop(cluster);
-    if owned && result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    with_three_nodes("dispatch", args.data_dir.clone(), args.config.clone(), |mut cluster, _| async move {
+        run(&args, &mut cluster).await
+    })
+    .await
 }
 
 async fn rest(cluster: &LocalCluster, path: &str) -> anyhow::Result<Value> {

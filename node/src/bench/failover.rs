@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::args::{FailoverArgs, TargetArgs};
 use super::load::{drive, Op, Run, Shape};
-use super::local::LocalCluster;
+use super::local::{with_three_nodes, LocalCluster};
 use super::stats::{round3, BenchReport, Report};
 use super::submit::create_tenants;
 use super::target::{job_command, HodeiClient};
@@ -56,15 +56,7 @@ pub struct Round {
 }
 
 pub async fn failover(args: FailoverArgs) -> anyhow::Result<FailoverReport> {
-    let owned = args.data_dir.is_none();
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let dir = args.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("hodei-bench-failover-{}-{stamp}", std::process::id())));
-    eprintln!("starting 3 nodes under {}", dir.display());
-    let result = rounds(&args, LocalCluster::start(&dir, 3, args.config.clone()).await?).await;
-    if owned && result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    with_three_nodes("failover", args.data_dir.clone(), args.config.clone(), |cluster, _| rounds(&args, cluster)).await
 }
 
 async fn rounds(args: &FailoverArgs, mut cluster: LocalCluster) -> anyhow::Result<FailoverReport> {

@@ -37,6 +37,29 @@ impl LocalNode {
     }
 }
 
+/// Starts 3 nodes under `data_dir`, or under a new temp folder named after
+/// the bench `what`, and runs `body` on them. The nodes stop when `body` is
+/// done with the cluster; a temp folder is removed after a run that succeeded
+/// (a failed run's logs stay for a look).
+pub async fn with_three_nodes<T, F, Fut>(what: &str, data_dir: Option<PathBuf>, config: Option<PathBuf>, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(LocalCluster, PathBuf) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let owned = data_dir.is_none();
+    let dir = data_dir.unwrap_or_else(|| {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        std::env::temp_dir().join(format!("hodei-bench-{what}-{}-{stamp}", std::process::id()))
+    });
+    eprintln!("starting 3 nodes under {}", dir.display());
+    let cluster = LocalCluster::start(&dir, 3, config).await?;
+    let result = body(cluster, dir.clone()).await;
+    if owned && result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
 impl LocalCluster {
     /// Starts `n` founding members under `dir` and waits until all are ready.
     pub async fn start(dir: &Path, n: u64, config: Option<PathBuf>) -> anyhow::Result<LocalCluster> {

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{ScaleArgs, TargetArgs};
-use super::local::LocalCluster;
+use super::local::{with_three_nodes, LocalCluster};
 use super::stats::{round3, BenchReport};
 use super::submit::{create_tenants, submit_count, Counted};
 use super::target::{job_command, HodeiClient};
@@ -56,17 +56,10 @@ pub struct NodeMemory {
 }
 
 pub async fn scale(args: ScaleArgs) -> anyhow::Result<ScaleReport> {
-    let owned = args.data_dir.is_none();
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let dir = args.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("hodei-bench-scale-{}-{stamp}", std::process::id())));
-    eprintln!("starting 3 nodes under {}", dir.display());
-    let mut cluster = LocalCluster::start(&dir, 3, args.config.clone()).await?;
-    let result = run(&args, &mut cluster, &dir).await;
-    drop(cluster);
-    if owned && result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    with_three_nodes("scale", args.data_dir.clone(), args.config.clone(), |mut cluster, dir| async move {
+        run(&args, &mut cluster, &dir).await
+    })
+    .await
 }
 
 async fn run(args: &ScaleArgs, cluster: &mut LocalCluster, dir: &Path) -> anyhow::Result<ScaleReport> {
