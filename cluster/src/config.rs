@@ -32,8 +32,7 @@ pub struct ClusterConfig {
     pub bootstrap: hodei_domain::Bootstrap,
 }
 
-/// Raft timing; by default heartbeat 50 ms and election 200 to 400 ms, for
-/// failover under a second on a LAN (the node's `raft:` settings say why).
+/// Raft timing, etcd-like by default: heartbeat 100 ms, election 1 s to 2 s.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RaftTiming {
     pub heartbeat_ms: u64,
@@ -51,9 +50,9 @@ pub struct RaftTiming {
 impl Default for RaftTiming {
     fn default() -> Self {
         RaftTiming {
-            heartbeat_ms: 50,
-            election_timeout_min_ms: 200,
-            election_timeout_max_ms: 400,
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 1000,
+            election_timeout_max_ms: 2000,
             install_snapshot_timeout_ms: 30_000,
             snapshot_chunk_bytes: 4 * 1024 * 1024,
             snapshot_logs_since_last: 20_000,

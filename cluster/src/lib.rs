@@ -9,7 +9,7 @@
 //!   api ──read_barrier──▶ leader read index (ReadIndex RPC from followers) ──▶ wait applied
 //! ```
 //!
-//! - [`config`]: start-up settings and Raft timing (LAN defaults: heartbeat 50 ms, election 200-400 ms).
+//! - [`config`]: start-up settings and Raft timing (etcd-like defaults).
 //! - [`node`]: `ClusterNode`: start (bootstrap, join or rejoin), leader hints, shutdown.
 //! - [`write`]: client writes, stamped by the leader, forwarded by followers;
 //!   [`batch`]: concurrent writes of one node carried by one Raft entry.
