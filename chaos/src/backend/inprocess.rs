@@ -46,6 +46,38 @@ struct Spec {
     /// The member's peer address a node added later joins through; `None` for
     /// the founding members.
     join: Option<String>,
+    /// The sockets that picked `peer` and `http`, held until the first launch
+    /// so that no other socket (a connection's ephemeral port) can take them.
+    reserved_peer: Reserved,
+    reserved_http: Reserved,
+}
+
+type Reserved = std::sync::Mutex<Option<std::net::TcpListener>>;
+
+impl Spec {
+    fn new(data_dir: PathBuf, join: Option<String>) -> anyhow::Result<Spec> {
+        let (peer, http) = (std::net::TcpListener::bind("127.0.0.1:0")?, std::net::TcpListener::bind("127.0.0.1:0")?);
+        Ok(Spec {
+            peer: peer.local_addr()?,
+            http: http.local_addr()?,
+            data_dir,
+            join,
+            reserved_peer: std::sync::Mutex::new(Some(peer)),
+            reserved_http: std::sync::Mutex::new(Some(http)),
+        })
+    }
+}
+
+/// The listener reserved for `addr` on its first use, else a new bind.
+async fn listen(reserved: &Reserved, addr: SocketAddr, deadline: Instant) -> anyhow::Result<TcpListener> {
+    let held = reserved.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match held {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            Ok(TcpListener::from_std(l)?)
+        }
+        None => bind(addr, deadline).await,
+    }
 }
 
 /// One node, running or not, for the whole campaign.
@@ -68,10 +100,6 @@ pub struct InProcessBackend {
     /// from -> to -> what happens to what `from` sends to `to`.
     cuts: std::sync::Mutex<BTreeMap<u64, BTreeMap<u64, LinkRule>>>,
     versions: super::versions::Versions,
-}
-
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 /// Binds `addr`, retrying for up to 10 s while a stopped node's socket lingers.
@@ -109,7 +137,7 @@ impl InProcessBackend {
         let (secret, admin) = new_secret()?;
         let mut specs = Vec::new();
         for id in 1..=nodes as u64 {
-            specs.push(Spec { peer: free_addr()?, http: free_addr()?, data_dir: dir.path().join(format!("node{id}")), join: None });
+            specs.push(Spec::new(dir.path().join(format!("node{id}")), None)?);
         }
         let initial_cluster = (1..).zip(&specs).map(|(id, s)| (id, s.peer.to_string())).collect();
         let slots = (1..).zip(specs).map(|(id, spec)| Arc::new(Slot::new(id, spec))).collect();
@@ -176,14 +204,14 @@ impl InProcessBackend {
             bootstrap: Default::default(),
         };
         let node = loop {
-            let peer = bind(spec.peer, deadline).await?;
+            let peer = listen(&spec.reserved_peer, spec.peer, deadline).await?;
             match ClusterNode::start(config.clone(), peer).await {
                 Ok(node) => break node,
                 Err(e) if Instant::now() >= deadline => bail!("node {id} did not start: {e}"),
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        let http = bind(spec.http, deadline).await?;
+        let http = listen(&spec.reserved_http, spec.http, deadline).await?;
         let app = App { cluster: node.clone(), auth: Authenticator::hs256(&self.secret), fault_injection: true };
         let (stop, mut stopped) = watch::channel(false);
         let router = hodei_api::rest::router(app, 1024 * 1024);
@@ -301,7 +329,7 @@ impl Backend for InProcessBackend {
         let id = {
             let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
             let id = slots.len() as u64 + 1;
-            let spec = Spec { peer: free_addr()?, http: free_addr()?, data_dir: self._dir.path().join(format!("node{id}")), join };
+            let spec = Spec::new(self._dir.path().join(format!("node{id}")), join)?;
             slots.push(Arc::new(Slot::new(id, spec)));
             id
         };
