@@ -99,6 +99,7 @@ impl RaftService for PeerService {
     }
 
     async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
-        Ok(Response::new(self.node.own_status()))
+        let reply = self.node.own_status().await.map_err(|e| Status::internal(format!("state hash: {e}")))?;
+        Ok(Response::new(reply))
     }
 }

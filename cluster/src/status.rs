@@ -90,22 +90,25 @@ impl ClusterNode {
     /// if it does not answer within [`STATUS_TIMEOUT`].
     pub(crate) async fn member_status(&self, id: NodeId, info: &NodeInfo) -> Option<StatusReply> {
         if id == self.id() {
-            return Some(self.own_status());
+            return self.own_status().await.ok();
         }
         let mut client = self.inner.peers.client(&info.peer_addr).ok()?;
         let reply = tokio::time::timeout(STATUS_TIMEOUT, client.status(StatusRequest {})).await.ok()?.ok()?;
         Some(reply.into_inner())
     }
 
-    /// This node's answer to `RaftService/Status`.
-    pub(crate) fn own_status(&self) -> StatusReply {
-        let (applied_index, state_hash) = self.state_machine().state_hash();
-        StatusReply {
+    /// This node's answer to `RaftService/Status`. The state hash walks the
+    /// whole state, so it is computed on the blocking pool, not on the runtime
+    /// that drives Raft.
+    pub(crate) async fn own_status(&self) -> Result<StatusReply, tokio::task::JoinError> {
+        let sm = self.state_machine().clone();
+        let (applied_index, state_hash) = tokio::task::spawn_blocking(move || sm.state_hash()).await?;
+        Ok(StatusReply {
             node_id: self.id(),
             applied_index,
             state_hash,
             protocol_version: self.state_machine().protocol_version(),
             build_version: env!("CARGO_PKG_VERSION").to_string(),
-        }
+        })
     }
 }

@@ -84,15 +84,23 @@ pub fn format_for(state: &State) -> u32 {
 }
 
 pub(crate) fn encode_body(state: &State) -> Vec<u8> {
+    let mut body = Vec::new();
+    write_body(state, &mut body).expect("encoding a State into a Vec cannot fail");
+    body
+}
+
+/// Streams the format body into `out`, with no copy of it in memory: the state
+/// hash of a large state reads it this way.
+pub(crate) fn write_body(state: &State, out: &mut impl std::io::Write) -> Result<(), bincode::error::EncodeError> {
     let config = bincode::config::standard();
-    let mut body = bincode::serde::encode_to_vec(state, config).expect("encoding a State into a Vec cannot fail");
+    bincode::serde::encode_into_std_write(state, out, config)?;
     let additions = AdditionsRef { observability: &state.observability, history: &state.history };
-    body.extend(bincode::serde::encode_to_vec(&additions, config).expect("encoding into a Vec cannot fail"));
+    bincode::serde::encode_into_std_write(&additions, out, config)?;
     if format_for(state) >= 4 {
         let additions = Additions4 { cluster_version: state.cluster_version };
-        body.extend(bincode::serde::encode_to_vec(&additions, config).expect("encoding into a Vec cannot fail"));
+        bincode::serde::encode_into_std_write(&additions, out, config)?;
     }
-    body
+    Ok(())
 }
 
 pub fn encode(state: &State) -> Vec<u8> {

@@ -271,14 +271,28 @@ impl State {
     }
 
     /// A 64-bit FNV-1a digest of the canonical encoding: equal states give equal
-    /// hashes on every node and every build of the same format version.
+    /// hashes on every node and every build of the same format version. The
+    /// encoding is streamed through the digest, never held whole in memory.
     pub fn state_hash(&self) -> u64 {
-        let bytes = crate::snapshot::encode_body(self);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        let mut h = Fnv1a(0xcbf2_9ce4_8422_2325);
+        crate::snapshot::write_body(self, &mut h).expect("the digest writer never fails");
+        h.0
+    }
+}
+
+/// FNV-1a over every byte written.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        h
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

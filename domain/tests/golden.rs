@@ -119,3 +119,16 @@ fn an_older_or_newer_format_is_refused_clearly() {
     assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(5)));
     assert_eq!(snapshot::decode(b"nope"), Err(snapshot::DecodeError::BadMagic));
 }
+
+/// Members of different builds compare state hashes (convergence checks, the
+/// chaos checker, rolling upgrades), so the hash is pinned to the golden bytes:
+/// FNV-1a over the snapshot body, whichever way the build computes it.
+#[test]
+fn the_state_hash_is_fnv1a_of_the_golden_snapshot_body() {
+    for (state, name) in [(scenario_v3(), "state-v3.snap"), (scenario_v4(), "state-v4.snap")] {
+        let (path, golden) = fixture(name);
+        let golden = golden.unwrap_or_else(|| panic!("{} is missing", path.display()));
+        let fnv = golden[12..].iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        assert_eq!(state.state_hash(), fnv, "{name}");
+    }
+}

@@ -33,6 +33,9 @@ struct Inner {
     snapshots_built: std::sync::atomic::AtomicU64,
     /// The protocol version this node speaks (see `hodei_domain::version`).
     speaks: AtomicU32,
+    /// The last state hash computed and the applied index it is for: a
+    /// state's hash walks all of it, and status polls ask again and again.
+    hash: Mutex<Option<(u64, u64)>>,
 }
 
 struct Applied {
@@ -74,6 +77,7 @@ impl StateMachineStore {
                 current: Mutex::new(current),
                 snapshots_built: Default::default(),
                 speaks: AtomicU32::new(hodei_domain::PROTOCOL_VERSION),
+                hash: Mutex::new(None),
             }),
         })
     }
@@ -116,9 +120,21 @@ impl StateMachineStore {
     }
 
     /// The applied index and the state hash at that index, read together.
+    /// Walks the whole state unless the index is the one last hashed; the walk
+    /// runs on a copy (job records are shared, so the copy is of pointers), so
+    /// apply is held only for the copy. Blocking: call it off the runtime.
     pub fn state_hash(&self) -> (u64, u64) {
-        let a = self.applied();
-        (a.last_applied.map(|l| l.index).unwrap_or(0), a.state.state_hash())
+        let (index, state) = {
+            let a = self.applied();
+            let index = a.last_applied.map(|l| l.index).unwrap_or(0);
+            match *self.inner.hash.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some((at, hash)) if at == index => return (index, hash),
+                _ => (index, a.state.clone()),
+            }
+        };
+        let hash = state.state_hash();
+        *self.inner.hash.lock().unwrap_or_else(|e| e.into_inner()) = Some((index, hash));
+        (index, hash)
     }
 
     /// The latest snapshot file's bytes (a consistent backup).
