@@ -1,5 +1,6 @@
 //! Cost rules, one test each: the right-size, lower-quota and burst
-//! recommendations with their savings; report periods; retention pruning
+//! recommendations with their savings (burst: the idle dynamic capacity its
+//! runs left); report periods; retention pruning
 //! keeps totals equal to the surviving buckets; idle time split at the hour.
 
 use hodei_domain::command::*;
@@ -104,6 +105,11 @@ fn a_tenant_that_runs_half_its_jobs_on_a_burst_lease_is_recommended_a_higher_quo
     let recs = recommendations(&w.state, None, w.now);
     let rec = recs.iter().find(|r| matches!(r.kind, RecommendationKind::RaiseQuotaInsteadOfBurst { .. })).unwrap_or_else(|| panic!("{recs:?}"));
     assert_eq!(rec.kind, RecommendationKind::RaiseQuotaInsteadOfBurst { tenant: t, burst_percent: 50 });
+    // The dynamic pool's idle cost that hour, half of it: half its runs were
+    // this tenant's burst runs.
+    let idle = w.state.cost_ledger().idle[&(EPOCH_MS, PoolId("dyn".into()))].cost_nanos;
+    assert!(idle > 0);
+    assert_eq!(rec.estimated_monthly_savings_nanos, monthly_from_week(u128::from(idle) / 2));
 }
 
 /// One 1-core, 1 GiB job that runs a minute, finished at the world's clock.
