@@ -1,7 +1,7 @@
 //! Dispatch and admission rules, one test each: a previous decision keeps its
 //! workers; the terminal LOST state; jobs no pool's worker could hold are
 //! invalid; pools become active at min_size; the default tenant quota; jobs
-//! placed under a burst lease outlive it.
+//! placed under a burst lease outlive it; burst is the last tier of a round.
 
 use hodei_domain::command::*;
 use hodei_domain::*;
@@ -116,4 +116,25 @@ fn jobs_placed_under_a_burst_lease_keep_running_after_it_ends_but_new_admissions
     let finish = FinishJob { job_id: j, worker_id: worker, token, ending: RunEnding::Succeeded, usage: RunUsage::default() };
     assert!(matches!(w.apply(Command::FinishJob(finish)), Outcome::JobFinished(ref x) if x.state == JobState::Succeeded));
     assert_eq!(w.must_dispatch().iter().map(|p| p.0).collect::<Vec<_>>(), vec![waiting.id], "within base quota again");
+}
+
+#[test]
+fn placements_within_base_quota_go_before_placements_that_need_a_burst_lease() {
+    let mut w = World::new();
+    let a = w.must_tenant("a", Some(Quota { cpu_m: 1000, memory_mb: 1 << 20, max_concurrent_jobs: 10 }));
+    let b = w.must_tenant("b", Some(big()));
+    // `a` weighs ten times `b`: in fair order both its jobs come before b's.
+    assert!(matches!(w.apply(Command::UpdateTenant(UpdateTenant { tenant_id: a, weight: Some(10), ..Default::default() })), Outcome::TenantUpdated(_)));
+    let lease = RequestBurst { tenant_id: a, cpu_m: 1000, memory_mb: 0, duration_minutes: 60, reason: "spike".into() };
+    assert!(matches!(w.apply(Command::RequestBurst(lease)), Outcome::BurstUpdated(_)));
+    let (a1, a2, b1) = (w.must_submit(a, spec(1000, 64)).id, w.must_submit(a, spec(1000, 64)).id, w.must_submit(b, spec(1000, 64)).id);
+    w.must_worker("p", 2000, 4096);
+    let jobs = |d: Decision| d.assignments.into_iter().map(|(j, _)| j).collect::<Vec<_>>();
+    assert_eq!(jobs(dispatch::solve(&w.state, w.now, None, 10)), vec![a1, b1], "a2 needs the lease: b1, within b's quota, takes the last room first");
+    w.must_worker("p", 1000, 4096);
+    assert_eq!(jobs(dispatch::solve(&w.state, w.now, None, 10)), vec![a1, b1, a2], "with room left, the lease is used last");
+    let placed = w.must_dispatch();
+    let under_burst = |j: JobId| w.state.job(j).unwrap().execution.placement.unwrap().under_burst;
+    assert_eq!(placed.len(), 3);
+    assert_eq!((under_burst(a1), under_burst(b1), under_burst(a2)), (false, false, true));
 }
