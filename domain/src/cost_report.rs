@@ -99,6 +99,8 @@ pub enum RecommendationKind {
     /// A tenant's jobs reserve far more than they use: request less.
     RightSizeJobs { tenant: TenantId, used_cpu_percent: u32, used_memory_percent: u32 },
     /// A tenant runs much of its work on burst leases: raise its base quota.
+    /// The saving is the idle cost its burst runs left in dynamic pools (see
+    /// [`burst_idle_cost`]).
     RaiseQuotaInsteadOfBurst { tenant: TenantId, burst_percent: u32 },
 }
 
@@ -139,10 +141,12 @@ pub fn recommendations(state: &State, pool: Option<&PoolId>, now_ms: u64) -> Vec
     }
     let rates = state.settings.cost_tracking;
     let mut per_tenant: BTreeMap<TenantId, crate::cost::CostBucket> = BTreeMap::new();
-    for ((hour, t, _), b) in state.cost.jobs.range((hour_of(from), TenantId(0), PoolId(String::new()))..) {
+    let mut pool_attempts: BTreeMap<(u64, &PoolId), u64> = BTreeMap::new();
+    for ((hour, t, p), b) in state.cost.jobs.range((hour_of(from), TenantId(0), PoolId(String::new()))..) {
         if *hour >= to {
             break;
         }
+        *pool_attempts.entry((*hour, p)).or_default() += b.attempts;
         let a = per_tenant.entry(*t).or_default();
         a.cost_nanos += b.cost_nanos;
         a.attempts += b.attempts;
@@ -169,7 +173,7 @@ pub fn recommendations(state: &State, pool: Option<&PoolId>, now_ms: u64) -> Vec
             out.push(Recommendation {
                 kind: RecommendationKind::RaiseQuotaInsteadOfBurst { tenant: *t, burst_percent: burst_pct },
                 reason: format!("{burst_pct}% of {t}'s runs needed a burst lease last week"),
-                estimated_monthly_savings_nanos: 0,
+                estimated_monthly_savings_nanos: monthly(burst_idle_cost(state, *t, (from, to), &pool_attempts), span),
             });
         }
         if let Some(tenant) = state.tenants.get(t) {
@@ -186,4 +190,32 @@ pub fn recommendations(state: &State, pool: Option<&PoolId>, now_ms: u64) -> Vec
         }
     }
     out
+}
+
+/// What a tenant that lives on burst leases saves with a higher base quota
+/// instead, over `[from, to)`: the idle cost of the dynamic pools that ran its
+/// burst work, in the hours it ran there, in proportion to its burst runs'
+/// share of all runs in that pool and hour.
+///
+/// Why idle cost: a run costs the same with or without a lease (the rates do
+/// not depend on it), so the run costs are not a saving. Burst demand is
+/// unplanned, though: dynamic workers are scaled up for it and then sit idle
+/// through the scale-down cooldown and the minimum worker lifetime. A base
+/// quota is demand the operator can plan warm capacity for. Static pools keep
+/// their workers anyway, so their idle cost is not counted; hours without
+/// pool tracking (`track_by_pool` off) count nothing.
+fn burst_idle_cost(state: &State, tenant: TenantId, (from, to): (u64, u64), pool_attempts: &BTreeMap<(u64, &PoolId), u64>) -> u128 {
+    let mut saving = 0u128;
+    for ((hour, t, p), b) in state.cost.jobs.range((hour_of(from), tenant, PoolId(String::new()))..) {
+        if *hour >= to {
+            break;
+        }
+        if *t != tenant || b.burst_attempts == 0 || state.pools.get(p).is_none_or(|p| p.kind != crate::pool::PoolKind::Dynamic) {
+            continue;
+        }
+        let all = pool_attempts.get(&(*hour, p)).copied().unwrap_or(0).max(b.burst_attempts);
+        let idle = state.cost.idle.get(&(*hour, p.clone())).map_or(0, |i| i.cost_nanos);
+        saving += u128::from(idle) * u128::from(b.burst_attempts) / u128::from(all);
+    }
+    saving
 }

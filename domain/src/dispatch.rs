@@ -11,7 +11,16 @@
 //! `backfill_depth` later jobs may go instead; if the head would take the tenant
 //! past quota plus its active burst, the tenant waits this round.
 //!
-//! Worker choice (the seeds' pool order): static pools first, then dynamic,
+//! The seeds' pool order is "static pool, then dynamic, then burst, else
+//! wait". Burst is the last tier: a placement that fits the tenant's base
+//! quota is always chosen before one that needs its active burst lease. A
+//! tenant whose next placement needs the lease is set aside with its key; once
+//! no tenant has a placement within its base quota left, the set-aside tenants
+//! compete again, in key order, and may use their leases. Otherwise a tenant
+//! ahead in fair order could take on its lease the last free worker that
+//! another tenant needed within its own quota.
+//!
+//! Worker choice: static pools first, then dynamic,
 //! then by pool and worker id, first fit; a job placed on a worker in the
 //! previous decision goes to the same worker again if it still fits (no churn
 //! between rounds). Capacity taken by the decision is accounted as it goes.
@@ -116,7 +125,21 @@ pub fn solve(state: &State, now_ms: u64, previous: Option<&Decision>, limit: usi
         pull(t, tag.saturating_add(boost_cap - boost(head)), &mut heap, &mut locals);
     }
     let mut index = state.queue.index.iter().peekable();
-    while out.assignments.len() < limit {
+    // The burst tier: tenants whose next placement needs their lease wait,
+    // with their key, until every placement within a base quota is made.
+    let mut deferred: Vec<(VirtualTime, TenantId)> = Vec::new();
+    let mut burst_tier = false;
+    loop {
+        if out.assignments.len() >= limit {
+            break;
+        }
+        if heap.is_empty() && index.peek().is_none() {
+            if burst_tier || deferred.is_empty() {
+                break;
+            }
+            burst_tier = true;
+            heap.extend(deferred.drain(..));
+        }
         while let Some(&&(tag, t)) = index.peek() {
             let key = tag.saturating_add(boost_cap);
             if heap.first().is_some_and(|&(e, _)| key > e) {
@@ -127,15 +150,20 @@ pub fn solve(state: &State, now_ms: u64, previous: Option<&Decision>, limit: usi
                 pull(t, key, &mut heap, &mut locals);
             }
         }
-        let Some((_, t)) = heap.pop_first() else { break };
+        let Some((turn, t)) = heap.pop_first() else { continue };
         let (Some(tenant), Some(q), Some(local)) = (state.tenants.get(&t), state.queue.tenant(t), locals.get_mut(&t)) else { continue };
         let lower = local.after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut candidates = q.jobs.range((lower, Bound::Unbounded)).filter(|k| !local.skipped.contains(k));
         let mut chosen = None;
         for (n, &key) in candidates.by_ref().take(sched.backfill_depth as usize).enumerate() {
             let Some(job) = state.jobs.get(key.1) else { continue };
-            if tenant_room(state, tenant, local.running, job, now_ms).is_err() {
-                break;
+            match tenant_room(state, tenant, local.running, job, now_ms) {
+                Err(_) => break,
+                Ok(true) if !burst_tier => {
+                    deferred.push((turn, t));
+                    break;
+                }
+                Ok(_) => {}
             }
             if let Some(slot) = find_worker(state, &workers, &mut slots, &position, &mut cursors, &before, job) {
                 chosen = Some((n == 0, key, job, slot));

@@ -10,8 +10,9 @@
 //! ascending head finish tag, which an ordered index of tenant heads gives in
 //! O(log tenants). Because a tenant's tags advance by exactly `cost/w` per
 //! service, two continuously backlogged tenants i and j satisfy
-//! `|W_i/w_i - W_j/w_j| <= C_i/w_i + C_j/w_j (+ B)` over any window, where C is
-//! the largest job cost and B the bounded SLA boost.
+//! `|W_i/w_i - W_j/w_j| <= C_i/w_i + C_j/w_j + 2B` over any window, where C is
+//! the largest job cost and B the bounded SLA boost (see the proof in
+//! `docs/scheduling.md`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
