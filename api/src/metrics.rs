@@ -5,6 +5,7 @@
 //!   REST requests ──track (axum middleware)──▶ hodei_http_request_duration_seconds
 //!   gRPC requests ──instrument_grpc(routes)──▶ hodei_grpc_request_duration_seconds
 //!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
+//!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
 //!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, ...
 //! ```
@@ -210,7 +211,7 @@ impl Metrics {
             )?,
             forwarded_writes: counter(
                 "hodei_forwarded_writes_total",
-                "Client writes this node received as a follower and forwarded to the leader.",
+                "Writes this node forwarded to the leader as a follower (each counted once, when its forward reached the leader or timed out).",
             )?,
             read_index_requests: counter(
                 "hodei_read_index_requests_total",
@@ -304,19 +305,6 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Counts a client write this node forwarded to the leader.
-    pub fn forwarded_write(&self) {
-        self.inner.forwarded_writes.inc();
-    }
-
-    /// Counts a client write as forwarded when `node` is not the leader as it
-    /// arrives (call it just before `node.write(..)`).
-    pub fn count_write(&self, node: &ClusterNode) {
-        if !node.is_leader() {
-            self.forwarded_write();
-        }
-    }
-
     /// Feeds the Raft log writer's rounds of `node` into
     /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`.
     /// Returns false when the log already has an observer (one registry per node).
@@ -339,6 +327,7 @@ impl Metrics {
         catch_up(&self.inner.read_index_requests, reads.requests);
         catch_up(&self.inner.read_index_rounds, reads.rounds);
         catch_up(&self.inner.read_index_leased, reads.leased);
+        catch_up(&self.inner.forwarded_writes, node.forwarded_writes());
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let domain = node.state_machine().read(|state| {
             self.inner.ledgers.observe(state);

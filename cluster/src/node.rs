@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) config: ClusterConfig,
     /// Milliseconds since `started` at the last append-entries from a leader.
     pub(crate) last_leader_contact_ms: AtomicU64,
+    /// Writes forwarded to the leader (see [`ClusterNode::forwarded_writes`]).
+    pub(crate) forwarded_writes: AtomicU64,
     pub(crate) started: Instant,
     /// Worker leases (meaningful on the leader only).
     pub(crate) liveness: crate::liveness::Liveness,
@@ -86,6 +88,7 @@ impl ClusterNode {
                 filter,
                 config,
                 last_leader_contact_ms: AtomicU64::new(u64::MAX),
+                forwarded_writes: AtomicU64::new(0),
                 started: Instant::now(),
                 liveness: Default::default(),
                 batcher,
