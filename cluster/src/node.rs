@@ -182,6 +182,19 @@ impl ClusterNode {
         self.inner.log.observe_rounds(observer)
     }
 
+    /// Registers the observer of snapshots built and installed (size and
+    /// duration); only the first call takes effect, later ones return false.
+    pub fn observe_snapshots(&self, observer: hodei_raft_store::sm::SnapshotObserver) -> bool {
+        self.inner.sm.observe_snapshots(observer)
+    }
+
+    /// The last log index this node knows to be committed: what openraft saved
+    /// in the log store before applying (a follower learns it from the leader,
+    /// so it may trail the leader's; 0: none).
+    pub fn committed_index(&self) -> u64 {
+        self.inner.log.committed_index()
+    }
+
     pub fn state_machine(&self) -> &StateMachineStore {
         &self.inner.sm
     }

@@ -11,7 +11,8 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use hodei_domain::{Outcome, State};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
@@ -33,7 +34,33 @@ struct Inner {
     snapshots_built: std::sync::atomic::AtomicU64,
     /// The protocol version this node speaks (see `hodei_domain::version`).
     speaks: AtomicU32,
+    /// Told of every snapshot built or installed (for metrics).
+    snapshot_observer: OnceLock<SnapshotObserver>,
 }
+
+/// What a snapshot operation was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotOp {
+    /// This node built one from its own state (openraft's policy or a backup).
+    Build,
+    /// This node installed one sent by the leader.
+    Install,
+}
+
+/// One snapshot this store built or installed, as an observer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotDone {
+    pub op: SnapshotOp,
+    /// The snapshot file's size.
+    pub bytes: u64,
+    /// Build: copying the state, encoding it and writing the file durably.
+    /// Install: decoding, checking and writing the file, and swapping the state in.
+    pub took: Duration,
+}
+
+/// Called after every snapshot built or installed; must be quick. Failed
+/// operations are not reported.
+pub type SnapshotObserver = Box<dyn Fn(SnapshotDone) + Send + Sync>;
 
 struct Applied {
     state: State,
@@ -74,6 +101,7 @@ impl StateMachineStore {
                 current: Mutex::new(current),
                 snapshots_built: Default::default(),
                 speaks: AtomicU32::new(hodei_domain::PROTOCOL_VERSION),
+                snapshot_observer: OnceLock::new(),
             }),
         })
     }
@@ -126,6 +154,24 @@ impl StateMachineStore {
         self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, b)| b.as_ref().clone())
     }
 
+    /// The size of the latest snapshot file (built, installed or loaded at
+    /// start-up); 0 when there is none.
+    pub fn snapshot_size(&self) -> u64 {
+        self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |(_, b)| b.len() as u64)
+    }
+
+    /// Registers the one observer of snapshots built and installed (for
+    /// metrics); a second call is refused and returns false.
+    pub fn observe_snapshots(&self, observer: SnapshotObserver) -> bool {
+        self.inner.snapshot_observer.set(observer).is_ok()
+    }
+
+    fn snapshot_done(&self, op: SnapshotOp, bytes: usize, started: Instant) {
+        if let Some(observe) = self.inner.snapshot_observer.get() {
+            observe(SnapshotDone { op, bytes: bytes as u64, took: started.elapsed() });
+        }
+    }
+
     fn set_current(&self, meta: SnapshotMeta, bytes: Arc<Vec<u8>>) {
         *self.inner.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((meta, bytes));
     }
@@ -133,6 +179,7 @@ impl StateMachineStore {
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let started = Instant::now();
         let (state, last_applied, membership) = {
             let a = self.applied();
             (a.state.clone(), a.last_applied, a.membership.clone())
@@ -161,6 +208,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
         tracing::info!(index = ?last_applied.map(|l| l.index), bytes = bytes.len(), "snapshot built");
         let bytes = Arc::new(bytes);
         self.set_current(meta.clone(), bytes.clone());
+        self.snapshot_done(SnapshotOp::Build, bytes.len(), started);
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) })
     }
 }
@@ -214,6 +262,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+        let started = Instant::now();
         let bytes = snapshot.into_inner();
         let dir = self.inner.dir.clone();
         let expected = meta.clone();
@@ -240,12 +289,55 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             a.membership = meta.last_membership.clone();
         }
         tracing::info!(index = ?meta.last_log_id.map(|l| l.index), bytes = bytes.len(), "snapshot installed");
+        let size = bytes.len();
         self.set_current(meta.clone(), Arc::new(bytes));
+        self.snapshot_done(SnapshotOp::Install, size, started);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let current = self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(current.map(|(meta, bytes)| Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose observer records what it is told.
+    async fn observed(dir: &Path) -> (StateMachineStore, Arc<Mutex<Vec<SnapshotDone>>>) {
+        let store = StateMachineStore::open(dir).await.expect("open store");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        assert!(store.observe_snapshots(Box::new(move |d| sink.lock().unwrap().push(d))));
+        assert!(!store.observe_snapshots(Box::new(|_| {})), "a second observer is refused");
+        (store, seen)
+    }
+
+    #[tokio::test]
+    async fn snapshots_built_and_installed_are_reported_with_their_size() {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (mut a, built) = observed(a_dir.path()).await;
+        assert_eq!(a.snapshot_size(), 0, "no snapshot yet");
+        let snapshot = a.get_snapshot_builder().await.build_snapshot().await.expect("build");
+        let bytes = snapshot.snapshot.into_inner();
+        let size = bytes.len() as u64;
+        assert!(size > 20, "a framed snapshot");
+        assert_eq!(a.snapshot_size(), size);
+        assert_eq!(built.lock().unwrap().iter().map(|d| (d.op, d.bytes)).collect::<Vec<_>>(), [(SnapshotOp::Build, size)]);
+
+        let (mut b, installed) = observed(b_dir.path()).await;
+        b.install_snapshot(&snapshot.meta, Box::new(Cursor::new(bytes))).await.expect("install");
+        assert_eq!(b.snapshot_size(), size);
+        assert_eq!(installed.lock().unwrap().iter().map(|d| (d.op, d.bytes)).collect::<Vec<_>>(), [(SnapshotOp::Install, size)]);
+
+        // A refused install is not reported.
+        let bad = Box::new(Cursor::new(b"not a snapshot".to_vec()));
+        assert!(b.install_snapshot(&snapshot.meta, bad).await.is_err());
+        assert_eq!(installed.lock().unwrap().len(), 1);
+        // The size of a snapshot loaded at start-up is known too.
+        drop(b);
+        assert_eq!(StateMachineStore::open(b_dir.path()).await.unwrap().snapshot_size(), size);
     }
 }

@@ -111,6 +111,7 @@ fn raft_gauges_and_leader_changes() {
         term: 3,
         leader: Some(2),
         last_log_index: 120,
+        committed_index: 110,
         applied_index: 100,
         snapshot_index: 50,
         members: 3,
@@ -124,6 +125,7 @@ fn raft_gauges_and_leader_changes() {
     assert_eq!(value(&text, "hodei_raft_term"), 3.0);
     assert_eq!(value(&text, "hodei_raft_is_leader"), 0.0);
     assert_eq!(value(&text, "hodei_raft_last_log_index"), 120.0);
+    assert_eq!(value(&text, "hodei_raft_committed_index"), 110.0);
     assert_eq!(value(&text, "hodei_raft_applied_index"), 100.0);
     assert_eq!(value(&text, "hodei_raft_apply_lag"), 20.0);
     assert_eq!(value(&text, "hodei_raft_snapshot_index"), 50.0);
@@ -254,7 +256,7 @@ fn names_follow_prometheus_conventions() {
 fn sample_output_passes_promtool_when_available() {
     for per_tenant_labels in [true, false] {
         let m = Metrics::new(per_tenant_labels);
-        m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
+        m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, committed_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
         m.observe_http("/api/v1/jobs/{id}", &http::Method::GET, 200, Duration::from_millis(3));
         m.observe_grpc("/hodei.v1.JobService/GetJob", tonic::Code::Ok, Duration::from_millis(2));
         let text = m.render_state(&sample_state());
@@ -307,6 +309,8 @@ async fn live_single_node() {
     let node = ClusterNode::start(config, listener).await.unwrap();
     let m = Metrics::new(true);
     let watch = m.watch_raft(node.clone());
+    assert!(m.watch_storage(&node), "the first storage observers of this node");
+    assert!(!m.watch_storage(&node), "one registry per node");
 
     let deadline = Instant::now() + Duration::from_secs(10);
     while !node.is_leader() {
@@ -343,6 +347,16 @@ async fn live_single_node() {
     assert_eq!(type_of(&text, "hodei_forwarded_writes_total"), "counter");
     assert_eq!(value(&text, "hodei_forwarded_writes_total"), 0.0, "the leader's own writes are not forwarded");
     assert!(value(&text, "hodei_raft_term") >= 1.0);
+    assert!(value(&text, "hodei_raft_committed_index") >= value(&text, "hodei_raft_applied_index"), "applied entries were committed first");
+    assert_eq!(value(&text, "hodei_raft_snapshot_size_bytes"), 0.0, "no snapshot yet");
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"build\"}"), 0.0);
+
+    // A backup builds a snapshot: its size and its build time are exported.
+    let (bytes, _) = node.backup().await.expect("backup");
+    let text = m.render(&node);
+    assert_eq!(value(&text, "hodei_raft_snapshot_size_bytes"), bytes.len() as f64);
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"build\"}"), 1.0);
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"install\"}"), 0.0);
 
     // GET /metrics through the router.
     let mut router = m.router(node.clone());
