@@ -8,7 +8,8 @@
 //!   snapshots built / installed ──watch_storage──▶ hodei_raft_snapshot_{duration_seconds,size_bytes}
 //!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
-//!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, ...
+//!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, hodei_dispatch_wait_seconds, ...
+//!   StateMachineStore::assignments_applied ──render──▶ hodei_dispatch_assignments_total
 //! ```
 //!
 //! Wiring (done by the node binary):
@@ -62,6 +63,7 @@ pub const SNAPSHOT_OPERATIONS: &[&str] = &["build", "install"];
 mod gauges;
 mod ledger;
 mod sample;
+mod wait;
 
 use gauges::DomainGauges;
 use ledger::LedgerCounters;
@@ -99,6 +101,9 @@ struct Inner {
     read_index_requests: IntCounter,
     read_index_rounds: IntCounter,
     read_index_leased: IntCounter,
+    // Dispatch: placements in the entries this node applied (the wait
+    // histogram is a ledger counter).
+    dispatch_assignments: IntCounter,
     // Raft log storage, fed by the log writer's round observer.
     log_append: Histogram,
     log_fsync: Histogram,
@@ -245,6 +250,10 @@ impl Metrics {
                 "hodei_read_index_lease_reads_total",
                 "Read-index requests the leader answered from its read lease (a quorum acknowledged it within half the minimum election timeout), with no round.",
             )?,
+            dispatch_assignments: counter(
+                "hodei_dispatch_assignments_total",
+                "Job placements in the AssignJobs entries this node applied (entries committed before it started are not counted).",
+            )?,
             log_append: storage_histogram(
                 "hodei_raft_log_append_duration_seconds",
                 "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
@@ -381,6 +390,7 @@ impl Metrics {
         catch_up(&self.inner.read_index_leased, reads.leased);
         catch_up(&self.inner.forwarded_writes, node.forwarded_writes());
         self.inner.snapshot_size.set(clamp(node.state_machine().snapshot_size()));
+        catch_up(&self.inner.dispatch_assignments, node.state_machine().assignments_applied());
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let domain = node.state_machine().read(|state| {
             self.inner.ledgers.observe(state);

@@ -64,6 +64,8 @@ impl ClusterNode {
         let log = LogStore::open(&config.data_dir).await.map_err(storage_err)?;
         let sm = StateMachineStore::open(&config.data_dir).await.map_err(storage_err)?;
         sm.speak_protocol(config.protocol_version).map_err(ClusterError::Invalid)?;
+        // Entries committed before this start are re-applied, not new assignments.
+        sm.count_assignments_after(log.committed_index());
         let listen_ip = peer_listener.local_addr().map_err(|e| ClusterError::Stopped(format!("peer listener: {e}")))?.ip();
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();

@@ -10,7 +10,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,10 @@ struct Inner {
     speaks: AtomicU32,
     /// Told of every snapshot built or installed (for metrics).
     snapshot_observer: OnceLock<SnapshotObserver>,
+    /// Job placements in the entries this node applied (for metrics), and the
+    /// index through which entries are not counted (see [`StateMachineStore::assignments_applied`]).
+    assignments: AtomicU64,
+    count_after: AtomicU64,
 }
 
 /// What a snapshot operation was.
@@ -102,6 +106,8 @@ impl StateMachineStore {
                 snapshots_built: Default::default(),
                 speaks: AtomicU32::new(hodei_domain::PROTOCOL_VERSION),
                 snapshot_observer: OnceLock::new(),
+                assignments: AtomicU64::new(0),
+                count_after: AtomicU64::new(0),
             }),
         })
     }
@@ -154,6 +160,20 @@ impl StateMachineStore {
         self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, b)| b.as_ref().clone())
     }
 
+    /// Job placements (`AssignJobs` that held) in the entries this node applied
+    /// since it started, leaving out entries at or below the index given to
+    /// [`Self::count_assignments_after`] (a restart re-applies those). Every
+    /// node applies every entry, so every node counts every assignment once.
+    pub fn assignments_applied(&self) -> u64 {
+        self.inner.assignments.load(Ordering::Relaxed)
+    }
+
+    /// Entries at or below `index` (already committed when the node started,
+    /// so re-applied at start-up) are not counted by [`Self::assignments_applied`].
+    pub fn count_assignments_after(&self, index: u64) {
+        self.inner.count_after.store(index, Ordering::Relaxed);
+    }
+
     /// The size of the latest snapshot file (built, installed or loaded at
     /// start-up); 0 when there is none.
     pub fn snapshot_size(&self) -> u64 {
@@ -174,6 +194,15 @@ impl StateMachineStore {
 
     fn set_current(&self, meta: SnapshotMeta, bytes: Arc<Vec<u8>>) {
         *self.inner.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((meta, bytes));
+    }
+}
+
+/// Jobs placed by an outcome (a batch's included, though `AssignJobs` is never batched).
+fn placements(outcome: &Outcome) -> u64 {
+    match outcome {
+        Outcome::JobsAssigned(placed) => placed.len() as u64,
+        Outcome::Batch(outcomes) => outcomes.iter().map(placements).sum(),
+        _ => 0,
     }
 }
 
@@ -227,6 +256,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I::IntoIter: OptionalSend,
     {
         let speaks = self.protocol_version();
+        let count_after = self.inner.count_after.load(Ordering::Relaxed);
         let mut a = self.inner.applied.write().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for entry in entries {
@@ -241,9 +271,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 }
             }
             a.last_applied = Some(entry.log_id);
+            let index = entry.log_id.index;
             out.push(match entry.payload {
                 EntryPayload::Blank => None,
-                EntryPayload::Normal(proposal) => Some(a.state.apply(entry.log_id.index, &proposal)),
+                EntryPayload::Normal(proposal) => {
+                    let outcome = a.state.apply(index, &proposal);
+                    if index > count_after {
+                        self.inner.assignments.fetch_add(placements(&outcome), Ordering::Relaxed);
+                    }
+                    Some(outcome)
+                }
                 EntryPayload::Membership(m) => {
                     a.membership = StoredMembership::new(Some(entry.log_id), m);
                     None
@@ -339,5 +376,45 @@ mod tests {
         // The size of a snapshot loaded at start-up is known too.
         drop(b);
         assert_eq!(StateMachineStore::open(b_dir.path()).await.unwrap().snapshot_size(), size);
+    }
+
+    fn entry(index: u64, command: hodei_domain::Command) -> Entry {
+        Entry {
+            log_id: LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(hodei_domain::Proposal { at_ms: 1_700_000_000_000 + index, command }),
+        }
+    }
+
+    /// A tenant, a worker and a job applied as entries 1 to 3, then the job
+    /// placed by entry 4; returns the store's assignment count.
+    async fn place_one_job(count_after: u64) -> u64 {
+        use hodei_domain::command::{AssignJobs, CreateTenant, RegisterWorker, SubmitJob};
+        use hodei_domain::{Command, JobSpec, PoolId};
+        let dir = tempfile::tempdir().unwrap();
+        let mut sm = StateMachineStore::open(dir.path()).await.unwrap();
+        sm.count_assignments_after(count_after);
+        let worker = RegisterWorker { pool: PoolId("p".into()), name: "w".into(), cpu_m: 1000, memory_mb: 1000, labels: Default::default(), logs_addr: String::new() };
+        let out = sm
+            .apply(vec![
+                entry(1, Command::CreateTenant(CreateTenant { name: "a".into(), email: "a@a.io".into(), quota: None })),
+                entry(2, Command::RegisterWorker(worker)),
+            ])
+            .await
+            .unwrap();
+        let (Some(Outcome::TenantCreated(t)), Some(Outcome::WorkerRegistered(w))) = (&out[0], &out[1]) else { panic!("{out:?}") };
+        let spec = JobSpec { command: vec!["true".into()], cpu_m: 10, memory_mb: 10, ..Default::default() };
+        let out = sm.apply(vec![entry(3, Command::SubmitJob(SubmitJob { tenant_id: t.id, spec, idempotency_key: None }))]).await.unwrap();
+        let Some(Outcome::JobSubmitted(job)) = &out[0] else { panic!("{out:?}") };
+        let place = AssignJobs { assignments: vec![(job.id, w.id), (job.id, w.id)] };
+        let out = sm.apply(vec![entry(4, Command::AssignJobs(place))]).await.unwrap();
+        assert!(matches!(&out[0], Some(Outcome::JobsAssigned(p)) if p.len() == 1), "the second placement of the same job does not hold: {out:?}");
+        sm.assignments_applied()
+    }
+
+    #[tokio::test]
+    async fn placements_that_held_are_counted_unless_replayed() {
+        assert_eq!(place_one_job(0).await, 1);
+        assert_eq!(place_one_job(3).await, 1, "entry 4 is after the replayed ones");
+        assert_eq!(place_one_job(4).await, 0, "entry 4 was committed before the start: a replay");
     }
 }

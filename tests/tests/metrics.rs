@@ -33,6 +33,19 @@ async fn every_node_exports_raft_api_and_domain_metrics() {
     assert_eq!(r.status, 401);
     let r = c.get(0, "/api/v1/metrics/prometheus").await.unwrap();
     assert_eq!(r.status, 200);
+
+    // A worker runs the job: every node counts the assignment it applied and
+    // the job's wait at its first start.
+    let _worker = c.spawn_worker("pool-default", 1);
+    let job = c.submit(2, tenant, "m2").await.unwrap();
+    assert_eq!(job.status, 201, "{}", job.json);
+    c.wait_for_job(0, job.json["id"].as_u64().unwrap(), "SUCCEEDED", std::time::Duration::from_secs(30), |j| j["state"] == "SUCCEEDED").await;
+    for i in 0..3 {
+        wait_for("an assignment and a first start in the node's metrics", std::time::Duration::from_secs(10), || async {
+            (c.metric(i, "hodei_dispatch_assignments_total").await >= 1 && c.metric(i, "hodei_dispatch_wait_seconds_count").await >= 1).then_some(())
+        })
+        .await;
+    }
 }
 
 /// A write sent to a follower, over REST and over gRPC, is forwarded to the
