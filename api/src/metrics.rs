@@ -5,8 +5,11 @@
 //!   REST requests ──track (axum middleware)──▶ hodei_http_request_duration_seconds
 //!   gRPC requests ──instrument_grpc(routes)──▶ hodei_grpc_request_duration_seconds
 //!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
+//!   snapshots built / installed ──watch_storage──▶ hodei_raft_snapshot_{duration_seconds,size_bytes}
+//!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
-//!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, ...
+//!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, hodei_dispatch_wait_seconds, ...
+//!   StateMachineStore::assignments_applied ──render──▶ hodei_dispatch_assignments_total
 //! ```
 //!
 //! Wiring (done by the node binary):
@@ -50,9 +53,17 @@ const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /// well under a millisecond; seconds mean a sick disk).
 const STORAGE_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
+/// Snapshot build and install buckets in seconds: 1 ms (an empty state) to
+/// 2 minutes (hundreds of MB written and synced).
+const SNAPSHOT_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// The `operation` values of `hodei_raft_snapshot_duration_seconds`.
+pub const SNAPSHOT_OPERATIONS: &[&str] = &["build", "install"];
+
 mod gauges;
 mod ledger;
 mod sample;
+mod wait;
 
 use gauges::DomainGauges;
 use ledger::LedgerCounters;
@@ -75,6 +86,7 @@ struct Inner {
     raft_is_leader: IntGauge,
     raft_leader_changes: IntCounter,
     raft_last_log_index: IntGauge,
+    raft_committed_index: IntGauge,
     raft_applied_index: IntGauge,
     raft_apply_lag: IntGauge,
     raft_snapshot_index: IntGauge,
@@ -89,9 +101,15 @@ struct Inner {
     read_index_requests: IntCounter,
     read_index_rounds: IntCounter,
     read_index_leased: IntCounter,
+    // Dispatch: placements in the entries this node applied (the wait
+    // histogram is a ledger counter).
+    dispatch_assignments: IntCounter,
     // Raft log storage, fed by the log writer's round observer.
     log_append: Histogram,
     log_fsync: Histogram,
+    // Snapshots, fed by the state machine store's observer (size also at scrape).
+    snapshot_duration: HistogramVec,
+    snapshot_size: IntGauge,
     // Domain, refreshed at scrape time.
     domain: DomainGauges,
     ledgers: LedgerCounters,
@@ -107,6 +125,9 @@ pub struct RaftSample {
     pub term: u64,
     pub leader: Option<u64>,
     pub last_log_index: u64,
+    /// The last index this node knows to be committed (the log store's saved
+    /// committed id; a follower's trails the leader's by a heartbeat or so).
+    pub committed_index: u64,
     pub applied_index: u64,
     pub snapshot_index: u64,
     /// Voters and learners in the effective membership.
@@ -125,6 +146,7 @@ impl RaftSample {
             term: m.current_term,
             leader: m.current_leader,
             last_log_index: m.last_log_index.unwrap_or(0),
+            committed_index: node.committed_index(),
             applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
             snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
             members: membership.nodes().count() as u64,
@@ -183,6 +205,10 @@ impl Metrics {
                 "Leaderships (term, leader) this node has seen, the first included.",
             )?,
             raft_last_log_index: gauge("hodei_raft_last_log_index", "Index of the last entry in this node's log.")?,
+            raft_committed_index: gauge(
+                "hodei_raft_committed_index",
+                "Last log index this node knows to be committed (saved by Raft before applying; a follower's trails the leader's).",
+            )?,
             raft_applied_index: gauge(
                 "hodei_raft_applied_index",
                 "Index of the last entry applied to this node's state machine.",
@@ -210,7 +236,7 @@ impl Metrics {
             )?,
             forwarded_writes: counter(
                 "hodei_forwarded_writes_total",
-                "Client writes this node received as a follower and forwarded to the leader.",
+                "Writes this node forwarded to the leader as a follower (each counted once, when its forward reached the leader or timed out).",
             )?,
             read_index_requests: counter(
                 "hodei_read_index_requests_total",
@@ -224,11 +250,31 @@ impl Metrics {
                 "hodei_read_index_lease_reads_total",
                 "Read-index requests the leader answered from its read lease (a quorum acknowledged it within half the minimum election timeout), with no round.",
             )?,
+            dispatch_assignments: counter(
+                "hodei_dispatch_assignments_total",
+                "Job placements in the AssignJobs entries this node applied (entries committed before it started are not counted).",
+            )?,
             log_append: storage_histogram(
                 "hodei_raft_log_append_duration_seconds",
                 "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
             )?,
             log_fsync: storage_histogram("hodei_raft_log_fsync_duration_seconds", "fdatasync calls of the Raft log writer.")?,
+            snapshot_duration: {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(
+                        "hodei_raft_snapshot_duration_seconds",
+                        "Snapshots this node built (state copied, encoded, written and synced) or installed from the leader (decoded, written, swapped in).",
+                    )
+                    .buckets(SNAPSHOT_BUCKETS.to_vec()),
+                    &["operation"],
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                for op in SNAPSHOT_OPERATIONS {
+                    h.with_label_values(&[op]);
+                }
+                h
+            },
+            snapshot_size: gauge("hodei_raft_snapshot_size_bytes", "Size of this node's latest snapshot file in bytes (0: none).")?,
             domain: DomainGauges::register(&registry, per_tenant_labels)?,
             ledgers: LedgerCounters::register(&registry, per_tenant_labels)?,
             scrape: Mutex::new(()),
@@ -254,6 +300,7 @@ impl Metrics {
         i.raft_term.set(clamp(s.term));
         i.raft_is_leader.set(i64::from(s.leader == Some(s.id)));
         i.raft_last_log_index.set(clamp(s.last_log_index));
+        i.raft_committed_index.set(clamp(s.committed_index));
         i.raft_applied_index.set(clamp(s.applied_index));
         i.raft_apply_lag.set(clamp(s.last_log_index.saturating_sub(s.applied_index)));
         i.raft_snapshot_index.set(clamp(s.snapshot_index));
@@ -304,30 +351,32 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Counts a client write this node forwarded to the leader.
-    pub fn forwarded_write(&self) {
-        self.inner.forwarded_writes.inc();
-    }
-
-    /// Counts a client write as forwarded when `node` is not the leader as it
-    /// arrives (call it just before `node.write(..)`).
-    pub fn count_write(&self, node: &ClusterNode) {
-        if !node.is_leader() {
-            self.forwarded_write();
-        }
-    }
-
     /// Feeds the Raft log writer's rounds of `node` into
-    /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`.
-    /// Returns false when the log already has an observer (one registry per node).
+    /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`,
+    /// and its snapshots into `hodei_raft_snapshot_duration_seconds{operation}` and
+    /// `hodei_raft_snapshot_size_bytes`. Returns false when the log or the state
+    /// machine already has an observer (one registry per node).
     pub fn watch_storage(&self, node: &ClusterNode) -> bool {
         let (append, fsync) = (self.inner.log_append.clone(), self.inner.log_fsync.clone());
-        node.observe_log_rounds(Box::new(move |round| {
+        let log = node.observe_log_rounds(Box::new(move |round| {
             append.observe(round.append.as_secs_f64());
             if let Some(sync) = round.sync {
                 fsync.observe(sync.as_secs_f64());
             }
-        }))
+        }));
+        let metrics = self.clone();
+        let snapshots = node.observe_snapshots(Box::new(move |done| metrics.observe_snapshot(done)));
+        log && snapshots
+    }
+
+    /// Records one snapshot built or installed.
+    pub fn observe_snapshot(&self, done: hodei_cluster::SnapshotDone) {
+        let op = match done.op {
+            hodei_cluster::SnapshotOp::Build => "build",
+            hodei_cluster::SnapshotOp::Install => "install",
+        };
+        self.inner.snapshot_duration.with_label_values(&[op]).observe(done.took.as_secs_f64());
+        self.inner.snapshot_size.set(clamp(done.bytes));
     }
 
     /// Everything in Prometheus text format, with the Raft gauges, the ledger
@@ -339,6 +388,9 @@ impl Metrics {
         catch_up(&self.inner.read_index_requests, reads.requests);
         catch_up(&self.inner.read_index_rounds, reads.rounds);
         catch_up(&self.inner.read_index_leased, reads.leased);
+        catch_up(&self.inner.forwarded_writes, node.forwarded_writes());
+        self.inner.snapshot_size.set(clamp(node.state_machine().snapshot_size()));
+        catch_up(&self.inner.dispatch_assignments, node.state_machine().assignments_applied());
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         let domain = node.state_machine().read(|state| {
             self.inner.ledgers.observe(state);

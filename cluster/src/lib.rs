@@ -62,4 +62,5 @@ pub use node::ClusterNode;
 pub use read::Consistency;
 pub use status::{ClusterStatus, MemberStatus};
 pub use write::Written;
+pub use hodei_raft_store::sm::{SnapshotDone, SnapshotOp};
 pub use hodei_raft_store::{has_raft_state, NodeInfo};

@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) config: ClusterConfig,
     /// Milliseconds since `started` at the last append-entries from a leader.
     pub(crate) last_leader_contact_ms: AtomicU64,
+    /// Writes forwarded to the leader (see [`ClusterNode::forwarded_writes`]).
+    pub(crate) forwarded_writes: AtomicU64,
     pub(crate) started: Instant,
     /// Worker leases (meaningful on the leader only).
     pub(crate) liveness: crate::liveness::Liveness,
@@ -62,6 +64,8 @@ impl ClusterNode {
         let log = LogStore::open(&config.data_dir).await.map_err(storage_err)?;
         let sm = StateMachineStore::open(&config.data_dir).await.map_err(storage_err)?;
         sm.speak_protocol(config.protocol_version).map_err(ClusterError::Invalid)?;
+        // Entries committed before this start are re-applied, not new assignments.
+        sm.count_assignments_after(log.committed_index());
         let listen_ip = peer_listener.local_addr().map_err(|e| ClusterError::Stopped(format!("peer listener: {e}")))?.ip();
         let peers = PeerClients::from_listen_ip(listen_ip);
         let filter = TransportFilter::default();
@@ -86,6 +90,7 @@ impl ClusterNode {
                 filter,
                 config,
                 last_leader_contact_ms: AtomicU64::new(u64::MAX),
+                forwarded_writes: AtomicU64::new(0),
                 started: Instant::now(),
                 liveness: Default::default(),
                 batcher,
@@ -177,6 +182,19 @@ impl ClusterNode {
     /// latency); only the first call takes effect, later ones return false.
     pub fn observe_log_rounds(&self, observer: hodei_raft_store::log::RoundObserver) -> bool {
         self.inner.log.observe_rounds(observer)
+    }
+
+    /// Registers the observer of snapshots built and installed (size and
+    /// duration); only the first call takes effect, later ones return false.
+    pub fn observe_snapshots(&self, observer: hodei_raft_store::sm::SnapshotObserver) -> bool {
+        self.inner.sm.observe_snapshots(observer)
+    }
+
+    /// The last log index this node knows to be committed: what openraft saved
+    /// in the log store before applying (a follower learns it from the leader,
+    /// so it may trail the leader's; 0: none).
+    pub fn committed_index(&self) -> u64 {
+        self.inner.log.committed_index()
     }
 
     pub fn state_machine(&self) -> &StateMachineStore {

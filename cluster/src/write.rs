@@ -49,11 +49,21 @@ impl ClusterNode {
             let Some(leader) = wait_for_leader(&self.inner.raft, deadline).await else {
                 return Err(last_err);
             };
-            let result = if leader == self.id() {
-                self.write_as_leader(command.clone(), deadline).await
-            } else {
+            let forwarded = leader != self.id();
+            let result = if forwarded {
                 self.forward(leader, &command, deadline).await
+            } else {
+                self.write_as_leader(command.clone(), deadline).await
             };
+            // A forward that reached the leader (or may have: timed out) counts
+            // once per write it carries; one refused before sending is routed again.
+            if forwarded && !matches!(result, Err(ClusterError::Unavailable { .. })) {
+                let writes = match &command {
+                    Command::Batch(commands) => commands.len() as u64,
+                    _ => 1,
+                };
+                self.inner.forwarded_writes.fetch_add(writes, std::sync::atomic::Ordering::Relaxed);
+            }
             match result {
                 // Nothing was applied and a leader may yet be found: route again.
                 Err(e @ ClusterError::Unavailable { .. }) if Instant::now() < deadline => {
@@ -64,6 +74,13 @@ impl ClusterNode {
             }
         }
         Err(last_err)
+    }
+
+    /// Writes this node forwarded to the leader since it started: each write
+    /// counts once when its forward reached the leader (or timed out on the way),
+    /// whatever the outcome; a batch counts as the writes it carries.
+    pub fn forwarded_writes(&self) -> u64 {
+        self.inner.forwarded_writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Proposes on this node, which must be the leader.

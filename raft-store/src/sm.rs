@@ -10,8 +10,9 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use hodei_domain::{Outcome, State};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
@@ -36,7 +37,37 @@ struct Inner {
     /// The last state hash computed and the applied index it is for: a
     /// state's hash walks all of it, and status polls ask again and again.
     hash: Mutex<Option<(u64, u64)>>,
+    /// Told of every snapshot built or installed (for metrics).
+    snapshot_observer: OnceLock<SnapshotObserver>,
+    /// Job placements in the entries this node applied (for metrics), and the
+    /// index through which entries are not counted (see [`StateMachineStore::assignments_applied`]).
+    assignments: AtomicU64,
+    count_after: AtomicU64,
 }
+
+/// What a snapshot operation was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotOp {
+    /// This node built one from its own state (openraft's policy or a backup).
+    Build,
+    /// This node installed one sent by the leader.
+    Install,
+}
+
+/// One snapshot this store built or installed, as an observer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotDone {
+    pub op: SnapshotOp,
+    /// The snapshot file's size.
+    pub bytes: u64,
+    /// Build: copying the state, encoding it and writing the file durably.
+    /// Install: decoding, checking and writing the file, and swapping the state in.
+    pub took: Duration,
+}
+
+/// Called after every snapshot built or installed; must be quick. Failed
+/// operations are not reported.
+pub type SnapshotObserver = Box<dyn Fn(SnapshotDone) + Send + Sync>;
 
 struct Applied {
     state: State,
@@ -78,6 +109,9 @@ impl StateMachineStore {
                 snapshots_built: Default::default(),
                 speaks: AtomicU32::new(hodei_domain::PROTOCOL_VERSION),
                 hash: Mutex::new(None),
+                snapshot_observer: OnceLock::new(),
+                assignments: AtomicU64::new(0),
+                count_after: AtomicU64::new(0),
             }),
         })
     }
@@ -142,13 +176,55 @@ impl StateMachineStore {
         self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, b)| b.as_ref().clone())
     }
 
+    /// Job placements (`AssignJobs` that held) in the entries this node applied
+    /// since it started, leaving out entries at or below the index given to
+    /// [`Self::count_assignments_after`] (a restart re-applies those). Every
+    /// node applies every entry, so every node counts every assignment once.
+    pub fn assignments_applied(&self) -> u64 {
+        self.inner.assignments.load(Ordering::Relaxed)
+    }
+
+    /// Entries at or below `index` (already committed when the node started,
+    /// so re-applied at start-up) are not counted by [`Self::assignments_applied`].
+    pub fn count_assignments_after(&self, index: u64) {
+        self.inner.count_after.store(index, Ordering::Relaxed);
+    }
+
+    /// The size of the latest snapshot file (built, installed or loaded at
+    /// start-up); 0 when there is none.
+    pub fn snapshot_size(&self) -> u64 {
+        self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |(_, b)| b.len() as u64)
+    }
+
+    /// Registers the one observer of snapshots built and installed (for
+    /// metrics); a second call is refused and returns false.
+    pub fn observe_snapshots(&self, observer: SnapshotObserver) -> bool {
+        self.inner.snapshot_observer.set(observer).is_ok()
+    }
+
+    fn snapshot_done(&self, op: SnapshotOp, bytes: usize, started: Instant) {
+        if let Some(observe) = self.inner.snapshot_observer.get() {
+            observe(SnapshotDone { op, bytes: bytes as u64, took: started.elapsed() });
+        }
+    }
+
     fn set_current(&self, meta: SnapshotMeta, bytes: Arc<Vec<u8>>) {
         *self.inner.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((meta, bytes));
     }
 }
 
+/// Jobs placed by an outcome (a batch's included, though `AssignJobs` is never batched).
+fn placements(outcome: &Outcome) -> u64 {
+    match outcome {
+        Outcome::JobsAssigned(placed) => placed.len() as u64,
+        Outcome::Batch(outcomes) => outcomes.iter().map(placements).sum(),
+        _ => 0,
+    }
+}
+
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let started = Instant::now();
         let (state, last_applied, membership) = {
             let a = self.applied();
             (a.state.clone(), a.last_applied, a.membership.clone())
@@ -177,6 +253,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
         tracing::info!(index = ?last_applied.map(|l| l.index), bytes = bytes.len(), "snapshot built");
         let bytes = Arc::new(bytes);
         self.set_current(meta.clone(), bytes.clone());
+        self.snapshot_done(SnapshotOp::Build, bytes.len(), started);
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) })
     }
 }
@@ -195,6 +272,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I::IntoIter: OptionalSend,
     {
         let speaks = self.protocol_version();
+        let count_after = self.inner.count_after.load(Ordering::Relaxed);
         let mut a = self.inner.applied.write().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for entry in entries {
@@ -209,9 +287,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 }
             }
             a.last_applied = Some(entry.log_id);
+            let index = entry.log_id.index;
             out.push(match entry.payload {
                 EntryPayload::Blank => None,
-                EntryPayload::Normal(proposal) => Some(a.state.apply(entry.log_id.index, &proposal)),
+                EntryPayload::Normal(proposal) => {
+                    let outcome = a.state.apply(index, &proposal);
+                    if index > count_after {
+                        self.inner.assignments.fetch_add(placements(&outcome), Ordering::Relaxed);
+                    }
+                    Some(outcome)
+                }
                 EntryPayload::Membership(m) => {
                     a.membership = StoredMembership::new(Some(entry.log_id), m);
                     None
@@ -230,6 +315,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+        let started = Instant::now();
         let bytes = snapshot.into_inner();
         let dir = self.inner.dir.clone();
         let expected = meta.clone();
@@ -256,12 +342,95 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             a.membership = meta.last_membership.clone();
         }
         tracing::info!(index = ?meta.last_log_id.map(|l| l.index), bytes = bytes.len(), "snapshot installed");
+        let size = bytes.len();
         self.set_current(meta.clone(), Arc::new(bytes));
+        self.snapshot_done(SnapshotOp::Install, size, started);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let current = self.inner.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(current.map(|(meta, bytes)| Snapshot { meta, snapshot: Box::new(Cursor::new(bytes.as_ref().clone())) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose observer records what it is told.
+    async fn observed(dir: &Path) -> (StateMachineStore, Arc<Mutex<Vec<SnapshotDone>>>) {
+        let store = StateMachineStore::open(dir).await.expect("open store");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        assert!(store.observe_snapshots(Box::new(move |d| sink.lock().unwrap().push(d))));
+        assert!(!store.observe_snapshots(Box::new(|_| {})), "a second observer is refused");
+        (store, seen)
+    }
+
+    #[tokio::test]
+    async fn snapshots_built_and_installed_are_reported_with_their_size() {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (mut a, built) = observed(a_dir.path()).await;
+        assert_eq!(a.snapshot_size(), 0, "no snapshot yet");
+        let snapshot = a.get_snapshot_builder().await.build_snapshot().await.expect("build");
+        let bytes = snapshot.snapshot.into_inner();
+        let size = bytes.len() as u64;
+        assert!(size > 20, "a framed snapshot");
+        assert_eq!(a.snapshot_size(), size);
+        assert_eq!(built.lock().unwrap().iter().map(|d| (d.op, d.bytes)).collect::<Vec<_>>(), [(SnapshotOp::Build, size)]);
+
+        let (mut b, installed) = observed(b_dir.path()).await;
+        b.install_snapshot(&snapshot.meta, Box::new(Cursor::new(bytes))).await.expect("install");
+        assert_eq!(b.snapshot_size(), size);
+        assert_eq!(installed.lock().unwrap().iter().map(|d| (d.op, d.bytes)).collect::<Vec<_>>(), [(SnapshotOp::Install, size)]);
+
+        // A refused install is not reported.
+        let bad = Box::new(Cursor::new(b"not a snapshot".to_vec()));
+        assert!(b.install_snapshot(&snapshot.meta, bad).await.is_err());
+        assert_eq!(installed.lock().unwrap().len(), 1);
+        // The size of a snapshot loaded at start-up is known too.
+        drop(b);
+        assert_eq!(StateMachineStore::open(b_dir.path()).await.unwrap().snapshot_size(), size);
+    }
+
+    fn entry(index: u64, command: hodei_domain::Command) -> Entry {
+        Entry {
+            log_id: LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(hodei_domain::Proposal { at_ms: 1_700_000_000_000 + index, command }),
+        }
+    }
+
+    /// A tenant, a worker and a job applied as entries 1 to 3, then the job
+    /// placed by entry 4; returns the store's assignment count.
+    async fn place_one_job(count_after: u64) -> u64 {
+        use hodei_domain::command::{AssignJobs, CreateTenant, RegisterWorker, SubmitJob};
+        use hodei_domain::{Command, JobSpec, PoolId};
+        let dir = tempfile::tempdir().unwrap();
+        let mut sm = StateMachineStore::open(dir.path()).await.unwrap();
+        sm.count_assignments_after(count_after);
+        let worker = RegisterWorker { pool: PoolId("p".into()), name: "w".into(), cpu_m: 1000, memory_mb: 1000, labels: Default::default(), logs_addr: String::new() };
+        let out = sm
+            .apply(vec![
+                entry(1, Command::CreateTenant(CreateTenant { name: "a".into(), email: "a@a.io".into(), quota: None })),
+                entry(2, Command::RegisterWorker(worker)),
+            ])
+            .await
+            .unwrap();
+        let (Some(Outcome::TenantCreated(t)), Some(Outcome::WorkerRegistered(w))) = (&out[0], &out[1]) else { panic!("{out:?}") };
+        let spec = JobSpec { command: vec!["true".into()], cpu_m: 10, memory_mb: 10, ..Default::default() };
+        let out = sm.apply(vec![entry(3, Command::SubmitJob(SubmitJob { tenant_id: t.id, spec, idempotency_key: None }))]).await.unwrap();
+        let Some(Outcome::JobSubmitted(job)) = &out[0] else { panic!("{out:?}") };
+        let place = AssignJobs { assignments: vec![(job.id, w.id), (job.id, w.id)] };
+        let out = sm.apply(vec![entry(4, Command::AssignJobs(place))]).await.unwrap();
+        assert!(matches!(&out[0], Some(Outcome::JobsAssigned(p)) if p.len() == 1), "the second placement of the same job does not hold: {out:?}");
+        sm.assignments_applied()
+    }
+
+    #[tokio::test]
+    async fn placements_that_held_are_counted_unless_replayed() {
+        assert_eq!(place_one_job(0).await, 1);
+        assert_eq!(place_one_job(3).await, 1, "entry 4 is after the replayed ones");
+        assert_eq!(place_one_job(4).await, 0, "entry 4 was committed before the start: a replay");
     }
 }

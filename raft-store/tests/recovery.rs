@@ -116,3 +116,18 @@ async fn the_state_machine_restarts_from_its_snapshot() {
     f.write_all(b"garbage").unwrap();
     assert!(StateMachineStore::open(dir.path()).await.is_err(), "a damaged snapshot must not load");
 }
+
+#[tokio::test]
+async fn the_committed_index_follows_save_committed_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wal(dir.path(), 4);
+    {
+        let mut log = LogStore::open(dir.path()).await.unwrap();
+        assert_eq!(log.committed_index(), 0, "nothing committed yet");
+        log.save_committed(Some(LogId::new(CommittedLeaderId::new(1, 1), 3))).await.unwrap();
+        assert_eq!(log.committed_index(), 3);
+        // A durable write queued after it: once it is acknowledged, so is the committed id.
+        log.save_vote(&Vote::new(1, 1)).await.unwrap();
+    }
+    assert_eq!(LogStore::open(dir.path()).await.unwrap().committed_index(), 3);
+}

@@ -3,6 +3,9 @@
 
 use reqwest::Method;
 
+use hodei_proto::v1 as pb;
+use hodei_proto::v1::job_service_client::JobServiceClient;
+use hodei_tests::grpc::{authed, channel};
 use hodei_tests::{wait_for, Cluster, ClusterOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,4 +33,41 @@ async fn every_node_exports_raft_api_and_domain_metrics() {
     assert_eq!(r.status, 401);
     let r = c.get(0, "/api/v1/metrics/prometheus").await.unwrap();
     assert_eq!(r.status, 200);
+
+    // A worker runs the job: every node counts the assignment it applied and
+    // the job's wait at its first start.
+    let _worker = c.spawn_worker("pool-default", 1);
+    let job = c.submit(2, tenant, "m2").await.unwrap();
+    assert_eq!(job.status, 201, "{}", job.json);
+    c.wait_for_job(0, job.json["id"].as_u64().unwrap(), "SUCCEEDED", std::time::Duration::from_secs(30), |j| j["state"] == "SUCCEEDED").await;
+    for i in 0..3 {
+        wait_for("an assignment and a first start in the node's metrics", std::time::Duration::from_secs(10), || async {
+            (c.metric(i, "hodei_dispatch_assignments_total").await >= 1 && c.metric(i, "hodei_dispatch_wait_seconds_count").await >= 1).then_some(())
+        })
+        .await;
+    }
+}
+
+/// A write sent to a follower, over REST and over gRPC, is forwarded to the
+/// leader: the follower's `hodei_forwarded_writes_total` rises by one per write
+/// and the leader's does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_a_follower_counts_on_that_follower_only() {
+    let c = Cluster::start(ClusterOptions::default()).await;
+    let leader_id = c.wait_for_leader().await;
+    let leader = c.index_of(leader_id);
+    let follower = (0..3).find(|i| *i != leader).expect("a follower");
+    let tenant = c.must_create_tenant(leader, "acme").await;
+    let name = "hodei_forwarded_writes_total";
+    let (leader_before, follower_before) = (c.metric(leader, name).await, c.metric(follower, name).await);
+
+    let r = c.submit(follower, tenant, "forwarded-rest").await.expect("REST submit");
+    assert_eq!(r.status, 201, "REST submit through the follower: {}", r.json);
+    let mut jobs = JobServiceClient::new(channel(&c, follower).await);
+    let submit = pb::SubmitJobRequest { tenant_id: Some(tenant), command: vec!["true".into()], cpu_m: 1, memory_mb: 1, ..Default::default() };
+    jobs.submit_job(authed(submit, &c.admin)).await.expect("gRPC submit through the follower");
+
+    assert_eq!(c.wait_for_leader().await, leader_id, "leadership moved during the test, so the counts cannot say who forwarded");
+    assert_eq!(c.metric(follower, name).await, follower_before + 2, "the follower forwarded one REST and one gRPC write");
+    assert_eq!(c.metric(leader, name).await, leader_before, "the leader forwards nothing");
 }

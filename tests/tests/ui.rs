@@ -1,8 +1,8 @@
 //! `/ui` in a real browser: Debian's Chromium, headless, loads the page from a
 //! follower of a live 3-node cluster with a viewer token, runs its script, and
-//! the DOM it leaves shows the cluster's leader, the pool and its worker, the
-//! tenant's queue, the finished job and today's costs. Skipped, saying so,
-//! only when Chromium cannot be installed.
+//! the DOM it leaves shows the cluster's members and leader, the pool and its
+//! worker, the tenants' queues (one job left queued), the finished job and
+//! today's costs. Skipped, saying so, only when Chromium cannot be installed.
 
 use std::process::Command;
 use std::time::Duration;
@@ -45,6 +45,11 @@ async fn the_dashboard_shows_leader_pools_queues_jobs_and_costs_in_headless_chro
     assert_eq!(r.status, 201, "{}", r.json);
     let job = r.json["id"].as_u64().unwrap();
     c.wait_for_job(0, job, "SUCCEEDED", Duration::from_secs(30), |j| j["state"] == "SUCCEEDED").await;
+    // A job for a pool with no worker stays queued.
+    let waiting = c.must_create_tenant(0, "ui-waiting").await;
+    let r = c.post(1, "/api/v1/jobs", &json!({"tenant_id": waiting, "command": ["true"], "cpu_m": 100, "memory_mb": 16, "pool": "pool-without-workers"})).await.unwrap();
+    assert_eq!(r.status, 201, "{}", r.json);
+    c.wait_for_job(0, r.json["id"].as_u64().unwrap(), "PENDING", Duration::from_secs(10), |j| j["state"] == "PENDING").await;
 
     let follower = (0..3).find(|&i| c.nodes[i].spec.id != leader).expect("a follower");
     let viewer = token(&c.secret, vec![Role::Viewer], None);
@@ -65,4 +70,32 @@ async fn the_dashboard_shows_leader_pools_queues_jobs_and_costs_in_headless_chro
         assert!(dom.contains(&text), "{what} ({text:?}) missing from the rendered page:\n{dom}");
     }
     assert!(!dom.contains(r#"class="error""#), "the page reported an error:\n{dom}");
+
+    // The queues table has the waiting tenant's row: name, weight, 1 queued, 0 running.
+    let queues = section(&dom, "queues");
+    let row = rows(queues).into_iter().find(|r| r.first().map(String::as_str) == Some("ui-waiting"));
+    let row = row.unwrap_or_else(|| panic!("no queue row for ui-waiting in:\n{queues}"));
+    assert_eq!(row[2..], ["1".to_string(), "0".to_string()], "queued and running of ui-waiting: {row:?}");
+    // The members table lists all three nodes, the leader as such.
+    let members = rows(section(&dom, "cluster"));
+    for n in &c.nodes {
+        let role = if n.spec.id == leader { "leader" } else { "follower" };
+        assert!(members.iter().any(|r| r[..2] == [n.spec.id.to_string(), role.to_string()]), "node {} ({role}) missing from {members:?}", n.spec.id);
+    }
+}
+
+/// The inner HTML of the element with `id` (up to the next top-level section).
+fn section<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("no #{id} in:\n{dom}"));
+    let rest = &dom[start..];
+    &rest[..rest.find("</table>").map_or(rest.len(), |e| e + "</table>".len())]
+}
+
+/// The cells of each body row of the first table in `html`, as text.
+fn rows(html: &str) -> Vec<Vec<String>> {
+    let body = html.split("<tbody>").nth(1).unwrap_or("");
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| row.split("<td").skip(1).map(|cell| cell.split_once('>').map_or("", |(_, t)| t).split("</td>").next().unwrap_or("").to_string()).collect())
+        .collect()
 }

@@ -1,5 +1,5 @@
 //! Counters derived from the replicated ledgers: cost (job and idle), SLA starts
-//! and scaling events.
+//! (and their waits, `hodei_dispatch_wait_seconds`) and scaling events.
 //!
 //! The ledgers keep hour buckets for `retention_days` and prune the oldest, and
 //! a pool keeps a bounded scaling history, so their sums go down as well as up:
@@ -27,6 +27,7 @@ pub(super) struct LedgerCounters {
     sla_started: IntCounter,
     sla_met: IntCounter,
     scaling: IntCounterVec,
+    wait: std::sync::Arc<super::wait::WaitHistogram>,
     seen: Mutex<Seen>,
 }
 
@@ -37,6 +38,8 @@ struct Seen {
     idle: Growth<PoolId>,
     sla_started: Growth<TenantId>,
     sla_met: Growth<TenantId>,
+    sla_wait_ms: Growth<TenantId>,
+    sla_bins: Growth<(TenantId, usize)>,
     /// The newest scaling event seen per pool: (at, from, to).
     last_scaling: BTreeMap<PoolId, (u64, u32, u32)>,
 }
@@ -89,6 +92,8 @@ impl LedgerCounters {
             &["pool", "direction"],
         )?;
         registry.register(Box::new(scaling.clone()))?;
+        let wait = std::sync::Arc::new(super::wait::WaitHistogram::new()?);
+        registry.register(Box::new(SharedWait(wait.clone())))?;
         Ok(LedgerCounters {
             per_tenant_labels,
             tenant_cost: dollars(
@@ -101,6 +106,7 @@ impl LedgerCounters {
             sla_started: count("hodei_sla_jobs_started_total", "Jobs started for the first time (their wait recorded).")?,
             sla_met: count("hodei_sla_jobs_met_total", "Jobs that started within their wait target.")?,
             scaling,
+            wait,
             seen: Mutex::new(Seen::default()),
         })
     }
@@ -137,11 +143,17 @@ impl LedgerCounters {
         for ((hour, tenant), b) in state.sla_ledger().buckets.range((from, TenantId(0))..) {
             self.sla_started.inc_by(seen.sla_started.grew(*hour, tenant, b.started));
             self.sla_met.inc_by(seen.sla_met.grew(*hour, tenant, b.met));
+            self.wait.add_wait_ms(seen.sla_wait_ms.grew(*hour, tenant, b.wait_ms_sum));
+            for (bin, n) in b.bins.iter().enumerate().take(super::wait::BINS) {
+                self.wait.add(bin, seen.sla_bins.grew(*hour, &(*tenant, bin), *n));
+            }
         }
         seen.jobs.forget_settled();
         seen.idle.forget_settled();
         seen.sla_started.forget_settled();
         seen.sla_met.forget_settled();
+        seen.sla_wait_ms.forget_settled();
+        seen.sla_bins.forget_settled();
     }
 
     /// Counts the events after the newest one seen last time (all of them when
@@ -161,6 +173,19 @@ impl LedgerCounters {
         if let Some(e) = history.last() {
             last.insert(pool.clone(), key(e));
         }
+    }
+}
+
+/// The registry owns its collectors; the ledger keeps a handle on the same one.
+struct SharedWait(std::sync::Arc<super::wait::WaitHistogram>);
+
+impl prometheus::core::Collector for SharedWait {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.0.collect()
     }
 }
 

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use hodei_cluster::{ClusterConfig, ClusterNode, NodeInfo, RaftTiming};
 use hodei_domain::command::{CreateTenant, SubmitJob};
-use hodei_domain::{Command, JobSpec, Proposal, Quota, State};
+use hodei_domain::{Command, JobSpec, Outcome, Proposal, Quota, State};
 use tonic::codegen::Service;
 
 use super::*;
@@ -31,6 +31,95 @@ fn sample_state() -> State {
     }
     assert_eq!(s.jobs().count(), 2, "both jobs admitted");
     s
+}
+
+const T0: u64 = 1_700_000_000_000;
+
+fn apply_at(state: &mut State, index: u64, at_ms: u64, command: Command) -> Outcome {
+    state.apply(index, &Proposal { at_ms, command })
+}
+
+/// A pool `gpu` (static, 2 to 4 workers) with two workers, one busy and one
+/// idle; tenant `acme` with an active burst lease, one job that waited 3 s and
+/// ran 62 s (100 m, 100 MB), and one that waited 65 s and runs now.
+fn busy_state() -> State {
+    use hodei_domain::command::{AssignJobs, CreatePool, FinishJob, RegisterWorker, RequestBurst, StartJob};
+    use hodei_domain::{PoolId, PoolKind, RunEnding, RunUsage};
+    let mut s = State::default();
+    let mut index = 0;
+    let mut at = |s: &mut State, ms: u64, c: Command| {
+        index += 1;
+        let out = apply_at(s, index, T0 + ms, c);
+        assert!(!matches!(out, Outcome::Rejected(_)), "{out:?}");
+        out
+    };
+    let quota = Quota { cpu_m: 10_000, memory_mb: 10_000, max_concurrent_jobs: 10 };
+    let Outcome::TenantCreated(tenant) = at(&mut s, 0, Command::CreateTenant(CreateTenant { name: "acme".into(), email: "a@acme.io".into(), quota: Some(quota) })) else { unreachable!() };
+    let pool = PoolId("gpu".into());
+    at(&mut s, 0, Command::CreatePool(CreatePool {
+        id: pool.clone(), name: "gpu".into(), kind: PoolKind::Static, min_size: 2, max_size: 4, labels: Default::default(),
+        worker_shape: None, worker_hourly_cost_nanos: None, auto_scaling_enabled: false, policies: Vec::new(),
+    }));
+    let mut workers = Vec::new();
+    for name in ["w1", "w2"] {
+        let c = RegisterWorker { pool: pool.clone(), name: name.into(), cpu_m: 4000, memory_mb: 4000, labels: Default::default(), logs_addr: String::new() };
+        let Outcome::WorkerRegistered(w) = at(&mut s, 0, Command::RegisterWorker(c)) else { unreachable!() };
+        workers.push(w.id);
+    }
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        let c = SubmitJob { tenant_id: tenant.id, spec: JobSpec { pool: Some(pool.clone()), ..job(100, 100) }, idempotency_key: None };
+        let Outcome::JobSubmitted(j) = at(&mut s, 0, Command::SubmitJob(c)) else { unreachable!() };
+        jobs.push(j.id);
+    }
+    let (w1, j1, j2) = (workers[0], jobs[0], jobs[1]);
+    let place = |job| Command::AssignJobs(AssignJobs { assignments: vec![(job, w1)] });
+    let Outcome::JobsAssigned(p) = at(&mut s, 1_000, place(j1)) else { unreachable!() };
+    let token = p[0].2;
+    at(&mut s, 3_000, Command::StartJob(StartJob { job_id: j1, worker_id: w1, token }));
+    let usage = RunUsage { run_ms: 62_000, cpu_ms: 6_200, peak_memory_kb: 100 * 1024 };
+    at(&mut s, 63_000, Command::FinishJob(FinishJob { job_id: j1, worker_id: w1, token, ending: RunEnding::Succeeded, usage }));
+    let Outcome::JobsAssigned(p) = at(&mut s, 64_000, place(j2)) else { unreachable!() };
+    at(&mut s, 65_000, Command::StartJob(StartJob { job_id: j2, worker_id: w1, token: p[0].2 }));
+    let burst = RequestBurst { tenant_id: tenant.id, cpu_m: 100, memory_mb: 100, duration_minutes: 60, reason: "test".into() };
+    // Within the automatic limit: the lease is active at once.
+    let Outcome::BurstUpdated(b) = at(&mut s, 65_000, Command::RequestBurst(burst)) else { unreachable!() };
+    assert_eq!(b.state, hodei_domain::BurstState::Active, "{b:?}");
+    s
+}
+
+#[test]
+fn pool_worker_burst_sla_cost_and_wait_values() {
+    let m = Metrics::new(true);
+    let text = m.render_state(&busy_state());
+    let v = |series: &str| value(&text, series);
+    for (name, expected) in [("min_size", 2.0), ("max_size", 4.0), ("target_size", 2.0), ("workers", 2.0), ("idle_workers", 1.0), ("busy_workers", 1.0), ("running_jobs", 1.0), ("queue_depth", 0.0)] {
+        assert_eq!(v(&format!("hodei_pool_{name}{{pool=\"gpu\"}}")), expected, "hodei_pool_{name}");
+    }
+    assert!(series(&text, "hodei_pool_info").iter().any(|l| l.contains("kind=\"static\"") && l.contains("pool=\"gpu\"") && l.ends_with(" 1")), "{text}");
+    assert_eq!((v("hodei_workers{state=\"ACTIVE\"}"), v("hodei_workers{state=\"DRAINING\"}"), v("hodei_workers{state=\"LOST\"}")), (2.0, 0.0, 0.0));
+    assert_eq!((v("hodei_bursts{state=\"ACTIVE\"}"), v("hodei_bursts{state=\"PENDING\"}")), (1.0, 0.0));
+    assert_eq!((v("hodei_jobs{state=\"SUCCEEDED\"}"), v("hodei_jobs{state=\"RUNNING\"}")), (1.0, 1.0));
+    // One start within the 30 s default target (3 s), one past it (65 s).
+    assert_eq!((v("hodei_sla_jobs_started_total"), v("hodei_sla_jobs_met_total")), (2.0, 1.0));
+    assert_eq!(v("hodei_sla_compliance_ratio"), 0.5);
+    assert_eq!(v("hodei_tenant_sla_compliance_ratio{tenant=\"tenant-1\"}"), 0.5);
+    // 62 s of 100 m and 100 MB at the default rates, in dollars.
+    let cost = hodei_domain::cost::price(100, 100, 62_000, 50_000_000, 10_000_000) as f64 / 1e9;
+    assert!(cost > 0.0);
+    assert_eq!(v("hodei_tenant_cost_dollars_total{pool=\"gpu\",tenant=\"tenant-1\"}"), cost);
+    assert_eq!(v("hodei_pool_job_cost_dollars_total{pool=\"gpu\"}"), cost);
+    assert!(v("hodei_pool_idle_cost_dollars_total{pool=\"gpu\"}") > 0.0, "w1 idled for 1 s before its first job");
+    // The waits at first start: 3 s and 65 s.
+    assert_eq!(type_of(&text, "hodei_dispatch_wait_seconds"), "histogram");
+    for (le, count) in [("2", 0.0), ("5", 1.0), ("60", 1.0), ("120", 2.0), ("+Inf", 2.0)] {
+        assert_eq!(v(&format!("hodei_dispatch_wait_seconds_bucket{{le=\"{le}\"}}")), count, "le={le}");
+    }
+    assert_eq!((v("hodei_dispatch_wait_seconds_count"), v("hodei_dispatch_wait_seconds_sum")), (2.0, 68.0));
+    // Counted once: a second scrape of the same state adds nothing.
+    let text = m.render_state(&busy_state());
+    assert_eq!(value(&text, "hodei_dispatch_wait_seconds_count"), 2.0);
+    assert_eq!(value(&text, "hodei_tenant_cost_dollars_total{pool=\"gpu\",tenant=\"tenant-1\"}"), cost);
 }
 
 /// The sample lines of `text` (no comments) whose metric name is `name` exactly.
@@ -111,6 +200,7 @@ fn raft_gauges_and_leader_changes() {
         term: 3,
         leader: Some(2),
         last_log_index: 120,
+        committed_index: 110,
         applied_index: 100,
         snapshot_index: 50,
         members: 3,
@@ -124,6 +214,7 @@ fn raft_gauges_and_leader_changes() {
     assert_eq!(value(&text, "hodei_raft_term"), 3.0);
     assert_eq!(value(&text, "hodei_raft_is_leader"), 0.0);
     assert_eq!(value(&text, "hodei_raft_last_log_index"), 120.0);
+    assert_eq!(value(&text, "hodei_raft_committed_index"), 110.0);
     assert_eq!(value(&text, "hodei_raft_applied_index"), 100.0);
     assert_eq!(value(&text, "hodei_raft_apply_lag"), 20.0);
     assert_eq!(value(&text, "hodei_raft_snapshot_index"), 50.0);
@@ -228,16 +319,6 @@ async fn grpc_calls_are_labelled_by_method_and_code() {
     assert!(!text.contains("Nope"), "an unknown method became a label");
 }
 
-#[test]
-fn forwarded_writes_count() {
-    let m = Metrics::new(true);
-    m.forwarded_write();
-    m.forwarded_write();
-    let text = m.render_with(&DomainSample::default());
-    assert_eq!(type_of(&text, "hodei_forwarded_writes_total"), "counter");
-    assert_eq!(value(&text, "hodei_forwarded_writes_total"), 2.0);
-}
-
 /// Every `hodei_` family follows the naming conventions: counters end in
 /// `_total`, nothing else does, and units are base units.
 #[test]
@@ -264,10 +345,9 @@ fn names_follow_prometheus_conventions() {
 fn sample_output_passes_promtool_when_available() {
     for per_tenant_labels in [true, false] {
         let m = Metrics::new(per_tenant_labels);
-        m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
+        m.observe_raft(RaftSample { id: 1, term: 2, leader: Some(1), last_log_index: 9, committed_index: 9, applied_index: 9, snapshot_index: 0, members: 3, voters: 3 });
         m.observe_http("/api/v1/jobs/{id}", &http::Method::GET, 200, Duration::from_millis(3));
         m.observe_grpc("/hodei.v1.JobService/GetJob", tonic::Code::Ok, Duration::from_millis(2));
-        m.forwarded_write();
         let text = m.render_state(&sample_state());
         if let Ok(path) = std::env::var("HODEI_METRICS_SAMPLE") {
             let path = if per_tenant_labels { path } else { format!("{path}.no-tenant-labels") };
@@ -318,13 +398,14 @@ async fn live_single_node() {
     let node = ClusterNode::start(config, listener).await.unwrap();
     let m = Metrics::new(true);
     let watch = m.watch_raft(node.clone());
+    assert!(m.watch_storage(&node), "the first storage observers of this node");
+    assert!(!m.watch_storage(&node), "one registry per node");
 
     let deadline = Instant::now() + Duration::from_secs(10);
     while !node.is_leader() {
         assert!(Instant::now() < deadline, "no leader");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    m.count_write(&node); // on the leader: not forwarded
     node.write(Command::CreateTenant(CreateTenant { name: "acme".into(), email: "a@acme.io".into(), quota: None }))
         .await
         .unwrap();
@@ -332,10 +413,13 @@ async fn live_single_node() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let text = m.encode();
-        if value(&text, "hodei_raft_is_leader") == 1.0 && value(&text, "hodei_raft_applied_index") >= 2.0 {
+        // The write went through the log writer: its rounds and syncs are timed.
+        let storage_timed = value(&text, "hodei_raft_log_append_duration_seconds_count") > 0.0
+            && value(&text, "hodei_raft_log_fsync_duration_seconds_count") > 0.0;
+        if value(&text, "hodei_raft_is_leader") == 1.0 && value(&text, "hodei_raft_applied_index") >= 2.0 && storage_timed {
             break;
         }
-        assert!(Instant::now() < deadline, "watch_raft did not follow:\n{text}");
+        assert!(Instant::now() < deadline, "watch_raft (or the log writer's observer) did not follow:\n{text}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // A render between the leader's own writes (history samples) shows no lag.
@@ -352,8 +436,19 @@ async fn live_single_node() {
     assert_eq!(value(&text, "hodei_raft_members"), 1.0);
     assert_eq!(value(&text, "hodei_raft_leader_changes_total"), 1.0);
     assert_eq!(value(&text, "hodei_raft_apply_lag"), 0.0);
-    assert_eq!(value(&text, "hodei_forwarded_writes_total"), 0.0);
+    assert_eq!(type_of(&text, "hodei_forwarded_writes_total"), "counter");
+    assert_eq!(value(&text, "hodei_forwarded_writes_total"), 0.0, "the leader's own writes are not forwarded");
     assert!(value(&text, "hodei_raft_term") >= 1.0);
+    assert!(value(&text, "hodei_raft_committed_index") >= value(&text, "hodei_raft_applied_index"), "applied entries were committed first");
+    assert_eq!(value(&text, "hodei_raft_snapshot_size_bytes"), 0.0, "no snapshot yet");
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"build\"}"), 0.0);
+
+    // A backup builds a snapshot: its size and its build time are exported.
+    let (bytes, _) = node.backup().await.expect("backup");
+    let text = m.render(&node);
+    assert_eq!(value(&text, "hodei_raft_snapshot_size_bytes"), bytes.len() as f64);
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"build\"}"), 1.0);
+    assert_eq!(value(&text, "hodei_raft_snapshot_duration_seconds_count{operation=\"install\"}"), 0.0);
 
     // GET /metrics through the router.
     let mut router = m.router(node.clone());

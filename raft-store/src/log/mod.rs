@@ -140,6 +140,13 @@ impl LogStore {
         inner.entries.keys().next_back().copied().or(inner.last_purged.map(|l| l.index)).unwrap_or(0)
     }
 
+    /// The index of the last entry openraft marked committed on this node
+    /// (`save_committed`, called before it applies them; 0: none). A follower
+    /// learns it from the leader's AppendEntries, so it may trail the leader's.
+    pub fn committed_index(&self) -> u64 {
+        self.lock().committed.map_or(0, |c| c.index)
+    }
+
     /// How many write rounds (each ended by one sync) the writer has run.
     pub fn write_rounds(&self) -> u64 {
         self.counters.rounds.load(Ordering::Relaxed)
