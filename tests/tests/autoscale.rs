@@ -80,3 +80,55 @@ async fn a_deep_queue_scales_a_dynamic_pool_up_and_idleness_scales_it_back_down(
     assert!(events.iter().all(|e| e["to"].as_u64() <= Some(3)), "never above max_size: {history}");
     println!("scaling history (newest first): {}", serde_json::to_string(&history).unwrap());
 }
+
+const STATIC: &str = r#"
+resource_pools:
+  provisioner: process
+  pools:
+    - id: warm
+      name: Warm Pool
+      type: static
+      min_size: 1
+      max_size: 4
+"#;
+
+/// The ACTIVE workers of pool `warm`.
+async fn warm_workers(c: &Cluster) -> Option<Vec<Value>> {
+    let r = c.get(0, "/api/v1/workers").await.ok()?;
+    Some(r.json.as_array()?.iter().filter(|w| w["pool"] == "warm" && w["state"] == "ACTIVE").cloned().collect())
+}
+
+/// The pid of the `hodei worker` process registered under `name`.
+fn pid_of_worker(name: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_string_lossy().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let named = args.windows(2).any(|w| w[0] == b"--name" && w[1] == name.as_bytes());
+        (named && args.get(1) == Some(&b"worker".as_slice())).then_some(pid)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_pool_is_kept_at_min_size_and_a_killed_worker_is_replaced() {
+    let c = Cluster::start(ClusterOptions { config_yaml: STATIC.into(), ..ClusterOptions::default() }).await;
+    let first = wait_for("the leader to start the static pool's one warm worker", Duration::from_secs(40), || async {
+        warm_workers(&c).await.filter(|a| a.len() == 1).map(|a| a[0].clone())
+    })
+    .await;
+    let name = first["name"].as_str().unwrap().to_string();
+    let pid = pid_of_worker(&name).unwrap_or_else(|| panic!("no process for worker {name}"));
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let killed = Instant::now();
+    let second = wait_for("a replacement worker in the static pool", Duration::from_secs(60), || async {
+        warm_workers(&c).await?.into_iter().find(|w| w["id"] != first["id"])
+    })
+    .await;
+    println!("static pool: SIGKILLed worker replaced by a registered one in {:?} (its lease, a young term's failover grace, a reconcile round)", killed.elapsed());
+    assert_eq!(second["pool"], "warm");
+    let all = c.get(0, "/api/v1/workers").await.unwrap().json;
+    let lost = all.as_array().unwrap().iter().find(|w| w["id"] == first["id"]).cloned();
+    assert_eq!(lost.map(|w| w["state"].clone()), Some(json!("LOST")), "the killed worker is declared lost: {all}");
+    let live = all.as_array().unwrap().iter().filter(|w| w["pool"] == "warm" && w["state"] == "ACTIVE").count();
+    assert_eq!(live, 1, "kept at min_size, not above: {all}");
+}
