@@ -282,3 +282,47 @@ async fn idle_workers_heartbeating_do_not_advance_the_commit_index() {
     // the start) are a few; were heartbeats writes, there would be about 40 more.
     assert!(grew < 12, "heartbeats are not Raft writes: the commit index grew by {grew}");
 }
+
+/// The next item of an assignment stream, within a minute.
+async fn next_item(s: &mut tonic::Streaming<hodei_proto::v1::WorkItem>) -> Option<hodei_proto::v1::work_item::Item> {
+    tokio::time::timeout(Duration::from_secs(60), s.message()).await.expect("a work item in time").expect("the stream works").expect("the stream is open").item
+}
+
+/// The test is the worker here (over gRPC), and never reports an end: only
+/// the leader's `Tick` can time the job out (after `timeout_s` plus the 30 s
+/// grace), and the stream must then tell the worker to stop it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_the_leader_times_out_is_stopped_through_the_assignment_stream() {
+    use hodei_proto::v1 as pb;
+    use hodei_tests::grpc::{authed, channel};
+    let c = Cluster::start(ClusterOptions::default()).await;
+    let mut ws = pb::worker_service_client::WorkerServiceClient::new(channel(&c, 1).await);
+    let reg = pb::RegisterWorkerRequest { pool: "default".into(), cpu_m: 1000, memory_mb: 1024, name: "silent".into(), ..Default::default() };
+    let worker_id = ws.register(authed(reg, &c.admin)).await.unwrap().into_inner().worker_id;
+    let (mut beat, admin) = (ws.clone(), c.admin.clone());
+    let heartbeats = tokio::spawn(async move {
+        loop {
+            let _ = beat.heartbeat(authed(pb::HeartbeatRequest { worker_id, ..Default::default() }, &admin)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let mut stream = wait_for("the node to have applied the registration", Duration::from_secs(10), || {
+        let (mut ws, admin) = (ws.clone(), c.admin.clone());
+        async move { Some(ws.watch_assignments(authed(pb::WatchAssignmentsRequest { worker_id }, &admin)).await.ok()?.into_inner()) }
+    })
+    .await;
+    let tenant = c.must_create_tenant(0, "acme").await;
+    let body = json!({"tenant_id": tenant, "command": ["sleep", "600"], "cpu_m": 100, "memory_mb": 64, "timeout_s": 1});
+    let r = c.post(0, "/api/v1/jobs", &body).await.unwrap();
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["id"].as_u64().unwrap();
+    let Some(pb::work_item::Item::Assign(a)) = next_item(&mut stream).await else { panic!("an assignment first") };
+    assert_eq!(a.job_id, id);
+    let started = pb::JobStartedRequest { worker_id, job_id: id, fencing_token: a.fencing_token };
+    assert!(ws.job_started(authed(started, &c.admin)).await.unwrap().into_inner().accepted);
+    let Some(pb::work_item::Item::Cancel(stop)) = next_item(&mut stream).await else { panic!("a stop after the assignment") };
+    assert_eq!((stop.job_id, stop.fencing_token), (id, a.fencing_token));
+    let j = c.must_get(0, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(j["state"], "TIMED_OUT", "{j}");
+    heartbeats.abort();
+}

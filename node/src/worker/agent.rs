@@ -25,6 +25,11 @@ type Client = WorkerServiceClient<Channel>;
 
 struct Agent {
     args: WorkerArgs,
+    /// `--name`, or one unique to this process: how a registration whose
+    /// answer was lost is found again instead of made twice.
+    name: String,
+    /// A registration was sent: before sending another, look for it.
+    registered_once: std::sync::atomic::AtomicBool,
     token: Option<String>,
     worker_id: Mutex<Option<u64>>,
     /// job id -> (fencing token, cancel switch) of jobs running here.
@@ -62,8 +67,14 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
     let token = args.token.clone();
     let (draining, _) = watch::channel(false);
     let (drain_confirmed, _) = watch::channel(false);
+    let name = match args.name.is_empty() {
+        true => format!("worker-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() % 1_000_000_000)),
+        false => args.name.clone(),
+    };
     let agent = Arc::new(Agent {
         args,
+        name,
+        registered_once: Default::default(),
         token,
         worker_id: Mutex::new(None),
         running: Default::default(),
@@ -178,13 +189,24 @@ async fn serve(agent: Arc<Agent>) {
 
 async fn register(agent: &Agent, client: &mut Client) -> Result<u64, tonic::Status> {
     let a = &agent.args;
+    if agent.registered_once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // The last registration may have committed with its answer lost (a
+        // write that timed out is maybe applied): adopt it, or its worker
+        // would take placements nobody runs until its lease ran out.
+        let listed = client.list_workers(authed(agent, pb::ListWorkersRequest::default())).await?.into_inner();
+        if let Some(w) = listed.workers.iter().find(|w| w.name == agent.name && w.state == "ACTIVE") {
+            *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()) = Some(w.id);
+            tracing::info!(worker_id = w.id, "found this worker's earlier registration");
+            return Ok(w.id);
+        }
+    }
     let reply = client
         .register(authed(agent, pb::RegisterWorkerRequest {
             pool: a.pool.clone(),
             cpu_m: a.cpu_m,
             memory_mb: a.memory_mb,
             labels: a.label_map().into_iter().collect(),
-            name: a.name.clone(),
+            name: agent.name.clone(),
             logs_addr: agent.logs_addr.clone(),
         }))
         .await?
