@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use hodei_cluster::Consistency;
 use hodei_domain::command::{DrainWorker, FinishJob, RegisterWorker, StartJob};
-use hodei_domain::{Command, JobId, Outcome, PoolId, RunEnding, RunUsage, Worker, WorkerId};
+use hodei_domain::{Command, JobId, Outcome, PoolId, RunEnding, RunUsage, Worker, WorkerId, WorkerState};
 
 use crate::app::{App, Read};
 use crate::auth::{Principal, Role};
@@ -87,11 +87,26 @@ impl App {
 
     /// Renews the worker's lease. Answers whether the cluster still knows the
     /// worker and whether it should drain (its committed state is DRAINING).
-    pub async fn worker_heartbeat(&self, p: &Principal, worker: u64) -> Result<Heartbeat, ApiError> {
+    ///
+    /// A worker that says it is draining (it got SIGTERM) is made DRAINING in
+    /// the replicated state, so dispatch stops placing work on it; the command
+    /// is proposed only while the committed state is still ACTIVE, and applying
+    /// it twice changes nothing.
+    pub async fn worker_heartbeat(&self, p: &Principal, worker: u64, draining: bool) -> Result<Heartbeat, ApiError> {
         require_worker(p)?;
-        let known = self.cluster.worker_heartbeat(WorkerId(worker)).await?;
-        let drain = known
-            && self.cluster.state_machine().read(|s| s.worker(WorkerId(worker)).is_some_and(|w| w.state == hodei_domain::WorkerState::Draining));
+        let id = WorkerId(worker);
+        let known = self.cluster.worker_heartbeat(id).await?;
+        let state = self.cluster.state_machine().read(|s| s.worker(id).map(|w| w.state));
+        let mut drain = known && state == Some(WorkerState::Draining);
+        if known && draining && state == Some(WorkerState::Active) {
+            match self.cluster.write(Command::DrainWorker(DrainWorker { worker_id: id })).await?.outcome {
+                Outcome::WorkerDraining(_) => {
+                    tracing::info!(worker_id = worker, "the worker is draining; no new work goes to it");
+                    drain = true;
+                }
+                other => tracing::warn!(worker_id = worker, outcome = ?other, "the worker's drain was refused"),
+            }
+        }
         Ok(Heartbeat { known, drain })
     }
 

@@ -1,7 +1,10 @@
 //! `hodei dev`: the embedded default. Starts a local cluster of `hodei server`
 //! processes (so one can be killed) with all data under one folder, prints each
 //! node's endpoints and where the admin token is, and stops every node cleanly on
-//! Ctrl-C. Run again with the same folder, it resumes the same cluster.
+//! Ctrl-C. Run again with the same folder, it resumes the same cluster. Workers
+//! are the leader's (its process provisioner keeps the static pool warm); a
+//! tenant `default` and `<dir>/env` (endpoints, admin token, that tenant) make
+//! `hodei job submit -- echo hello` work as it is.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,10 +17,10 @@ use hodei_api::auth::{issue_token, Claims, Role, AUDIENCE, ISSUER};
 use crate::cli::DevArgs;
 use crate::run::write_secret;
 
-/// The embedded default's pools: a static pool whose two warm workers `dev`
-/// starts itself, and a dynamic pool of 0 to 4 workers that the leader's
-/// process provisioner starts when a job it could run has waited over 2 s,
-/// and drains when idle.
+/// The embedded default's pools: a static pool whose `--workers-static` warm
+/// workers (`MIN_STATIC`) the leader's process provisioner keeps running
+/// (replacing one that dies), and a dynamic pool of 0 to 4 workers that it
+/// starts when a job it could run has waited over 2 s, and drains when idle.
 const DEV_CONFIG: &str = r#"# Written by `hodei dev` at every start; see docs/configuration.md.
 resource_pools:
   provisioner: process
@@ -25,7 +28,7 @@ resource_pools:
     - id: pool-default
       name: Default Pool
       type: static
-      min_size: 2
+      min_size: MIN_STATIC
       max_size: 20
     - id: pool-dynamic
       name: Dynamic Pool
@@ -51,7 +54,8 @@ struct DevNode {
     peer: String,
 }
 
-/// A child process `hodei dev` supervises and stops: a node or a worker.
+/// A child process `hodei dev` supervises and stops: a node (workers are
+/// the nodes' children, and drain when their node stops).
 struct Proc {
     label: String,
     child: Child,
@@ -78,7 +82,9 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     std::fs::write(&token_file, issue_token(&secret, &claims)?)?;
 
     let config_file = dir.join("config.yaml");
-    std::fs::write(&config_file, DEV_CONFIG).with_context(|| format!("writing {}", config_file.display()))?;
+    anyhow::ensure!(args.workers_static <= 20, "--workers-static must be at most 20");
+    let config = DEV_CONFIG.replace("MIN_STATIC", &args.workers_static.to_string());
+    std::fs::write(&config_file, config).with_context(|| format!("writing {}", config_file.display()))?;
     let exe = std::env::current_exe().context("locating the hodei binary")?;
     let addr = |base: u16, i: u64| format!("127.0.0.1:{}", u64::from(base) + i);
     let initial: String =
@@ -115,29 +121,46 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     println!("Ctrl-C stops every node.");
 
     wait_for_ready(&nodes).await;
-    let endpoints = nodes.iter().map(|n| n.grpc.clone()).collect::<Vec<_>>().join(",");
-    let token = std::fs::read_to_string(&token_file)?;
-    for w in 1..=args.workers_static {
-        let log = std::fs::File::create(dir.join(format!("worker{w}.log")))?;
-        let child = Command::new(&exe)
-            .arg("worker")
-            .args(["--endpoints", &endpoints, "--pool", "pool-default", "--name", &format!("dev-worker-{w}")])
-            .arg("--work-dir")
-            .arg(dir.join(format!("worker{w}")))
-            .env("HODEI_TOKEN", token.trim())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting worker {w}"))?;
-        procs.push(Proc { label: format!("worker {w}"), child });
-    }
-    println!("  {} workers in pool `pool-default` (logs {}/worker<N>.log)", args.workers_static, dir.display());
+    let token = std::fs::read_to_string(&token_file)?.trim().to_string();
+    let endpoints = nodes.iter().map(|n| format!("http://{}", n.http)).collect::<Vec<_>>().join(",");
+    let tenant = default_tenant(&endpoints, &token).await?;
+    let env_file = dir.join("env");
+    let env = format!("export HODEI_ENDPOINTS={endpoints}\nexport HODEI_TOKEN={token}\nexport HODEI_TENANT={tenant}\n");
+    std::fs::write(&env_file, env).with_context(|| format!("writing {}", env_file.display()))?;
+    println!("  {} warm workers in pool `pool-default`, kept by the leader (logs under node<N>/provisioned/)", args.workers_static);
     println!("  pool `pool-dynamic`: 0 to 4 workers started by the leader when the queue grows (logs under node<N>/provisioned/)");
-    println!("  try: hodei job submit --tenant <id> -- echo hello; hodei job logs <job id>");
+    println!("  tenant `default` (id {tenant}) is the one the client submits to when it names none");
+    println!("  try: source {}; hodei job submit -- echo hello; hodei job logs <job id>", env_file.display());
     supervise(&mut procs).await;
     stop_all(&mut procs);
     Ok(())
+}
+
+/// The tenant named `default`, created on the first start and found by name
+/// afterwards: `<dir>/env` sets `HODEI_TENANT` to it, so `hodei job submit`
+/// with the admin token needs no `--tenant`.
+async fn default_tenant(endpoints: &str, token: &str) -> anyhow::Result<u64> {
+    use reqwest::Method;
+    let args = crate::cli::ClientArgs { endpoints: endpoints.split(',').map(str::to_string).collect(), token: Some(token.to_string()), output: None };
+    let c = crate::client::http::Client::new(&args).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = serde_json::json!({"name": "default", "email": "dev@localhost"});
+    loop {
+        let listed = c.json(Method::GET, "/api/v1/tenants", None, &[]).await;
+        let found = listed.ok().and_then(|v| {
+            let items = v.get("items").and_then(|i| i.as_array()).or(v.as_array()).cloned().unwrap_or_default();
+            items.iter().find(|t| t["name"] == "default").and_then(|t| t["id"].as_u64())
+        });
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        match c.json(Method::POST, "/api/v1/tenants", Some(&body), &[]).await {
+            Ok(t) if t["id"].as_u64().is_some() => return Ok(t["id"].as_u64().unwrap_or_default()),
+            Ok(_) | Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(t) => anyhow::bail!("creating the default tenant answered {t}"),
+            Err(e) => anyhow::bail!("creating the default tenant: {e}"),
+        }
+    }
 }
 
 /// Prints when the cluster first answers `/ready` on every node.
@@ -184,7 +207,8 @@ async fn supervise(procs: &mut [Proc]) {
     }
 }
 
-/// Workers first (they drain), then nodes; SIGTERM, then SIGKILL after 10 s.
+/// Every node: SIGTERM (each asks the workers it started to drain), then
+/// SIGKILL after 10 s.
 fn stop_all(procs: &mut [Proc]) {
     println!("stopping {} processes", procs.len());
     for n in procs.iter().rev() {

@@ -170,6 +170,32 @@ impl WorkerProcess {
             let _ = c.wait();
         }
     }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the agent.
+    pub fn signal(&self, signal: i32) {
+        if let Some(c) = &self.child {
+            unsafe { libc::kill(c.id() as i32, signal) };
+        }
+    }
+
+    /// Waits up to `timeout` for the agent to exit on its own; its status, or
+    /// `None` if it still runs.
+    pub async fn wait_for_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    /// The agent's own log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.work_dir.with_extension("log")).unwrap_or_default()
+    }
 }
 
 impl Drop for WorkerProcess {

@@ -1,7 +1,7 @@
 //! `hodei.v1.WorkerService`: registration, heartbeats, fenced reports, and the
 //! assignment stream. The stream is fed from this node's own replicated copy, so
 //! a worker can follow any node: it sends each placement on the worker once, and
-//! a cancel for each of those jobs that was cancelled.
+//! a cancel for each of those jobs that was cancelled or timed out.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -37,7 +37,8 @@ impl WorkerService for Workers {
 
     async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatReply>, Status> {
         let p = principal(&self.app, &req)?;
-        let hb = self.app.worker_heartbeat(&p, req.get_ref().worker_id).await?;
+        let r = req.get_ref();
+        let hb = self.app.worker_heartbeat(&p, r.worker_id, r.draining).await?;
         Ok(Response::new(pb::HeartbeatReply { known: hb.known, drain: hb.drain }))
     }
 
@@ -100,7 +101,14 @@ impl WorkerService for Workers {
     }
 }
 
-/// What to send now, given what was sent: new placements and cancels.
+/// A job the cluster ended while its worker may still run it: the worker must
+/// stop the process (cancelled by a user, or timed out by the leader's `Tick`
+/// when the worker's own timeout did not end it).
+fn stops_the_process(state: JobState) -> bool {
+    matches!(state, JobState::Cancelled | JobState::TimedOut)
+}
+
+/// What to send now, given what was sent: new placements and stops.
 fn items(s: &State, worker: WorkerId, sent: &mut HashMap<JobId, u64>) -> Result<Vec<pb::WorkItem>, Status> {
     let Some(w) = s.worker(worker) else { return Err(Status::not_found(format!("{worker} is not registered"))) };
     if w.state == WorkerState::Lost {
@@ -126,7 +134,7 @@ fn items(s: &State, worker: WorkerId, sent: &mut HashMap<JobId, u64>) -> Result<
         });
     }
     sent.retain(|id, token| match s.job(*id) {
-        Some(j) if j.state == JobState::Cancelled && j.execution.placement.is_some_and(|p| p.token == *token) => {
+        Some(j) if stops_the_process(j.state) && j.execution.placement.is_some_and(|p| p.token == *token) => {
             out.push(pb::WorkItem { item: Some(pb::work_item::Item::Cancel(pb::CancelAssignment { job_id: id.0, fencing_token: *token })) });
             false
         }
@@ -157,5 +165,45 @@ async fn feed(app: App, worker: WorkerId, tx: tokio::sync::mpsc::Sender<Result<p
             _ = tokio::time::timeout(Duration::from_secs(1), metrics.changed()) => {}
             _ = tx.closed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hodei_domain::command::{AssignJobs, CreateTenant, RegisterWorker, StartJob, SubmitJob, Tick};
+    use hodei_domain::{Command, JobSpec, Outcome, PoolId, Proposal};
+
+    use super::*;
+
+    /// Applies each command at `at_ms`, as the next log entry.
+    fn apply(s: &mut State, index: &mut u64, at_ms: u64, command: Command) -> Outcome {
+        *index += 1;
+        s.apply(*index, &Proposal { at_ms, command })
+    }
+
+    fn stops(items: &[pb::WorkItem]) -> Vec<u64> {
+        items.iter().filter_map(|i| match &i.item { Some(pb::work_item::Item::Cancel(c)) => Some(c.job_id), _ => None }).collect()
+    }
+
+    #[test]
+    fn a_job_the_leader_times_out_is_stopped_on_its_worker() {
+        let (mut s, mut i, t0) = (State::default(), 0, 1_000_000);
+        let Outcome::TenantCreated(t) = apply(&mut s, &mut i, t0, Command::CreateTenant(CreateTenant { name: "acme".into(), email: "a@b.c".into(), quota: None })) else { panic!("tenant") };
+        let reg = RegisterWorker { pool: PoolId("p".into()), name: "w".into(), cpu_m: 1000, memory_mb: 1024, labels: Default::default(), logs_addr: String::new() };
+        let Outcome::WorkerRegistered(w) = apply(&mut s, &mut i, t0, Command::RegisterWorker(reg)) else { panic!("worker") };
+        let spec = JobSpec { command: vec!["sleep".into(), "60".into()], cpu_m: 100, memory_mb: 64, timeout_s: Some(1), ..JobSpec::default() };
+        let Outcome::JobSubmitted(job) = apply(&mut s, &mut i, t0, Command::SubmitJob(SubmitJob { tenant_id: t.id, spec, idempotency_key: None })) else { panic!("submit") };
+        let Outcome::JobsAssigned(placed) = apply(&mut s, &mut i, t0, Command::AssignJobs(AssignJobs { assignments: vec![(job.id, w.id)] })) else { panic!("assign") };
+        let token = placed[0].2;
+        let mut sent = HashMap::new();
+        let first = items(&s, w.id, &mut sent).unwrap();
+        assert_eq!((first.len(), stops(&first)), (1, vec![]), "the placement is sent, nothing stopped");
+        apply(&mut s, &mut i, t0, Command::StartJob(StartJob { job_id: job.id, worker_id: w.id, token }));
+        assert!(items(&s, w.id, &mut sent).unwrap().is_empty(), "a running job is not sent again");
+        let late = t0 + 1_000 + s.settings().scheduling.timeout_grace_ms + 1;
+        apply(&mut s, &mut i, late, Command::Tick(Tick {}));
+        assert_eq!(s.job(job.id).unwrap().state, JobState::TimedOut);
+        assert_eq!(stops(&items(&s, w.id, &mut sent).unwrap()), vec![job.id.0], "the timed-out job is stopped");
+        assert!(items(&s, w.id, &mut sent).unwrap().is_empty(), "and only once");
     }
 }

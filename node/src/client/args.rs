@@ -53,8 +53,9 @@ pub struct JobCmd {
 pub enum JobVerb {
     /// Submit a job: `hodei job submit --tenant 1 -- echo hello`.
     Submit {
-        /// Required with an admin token; a tenant token implies its tenant.
-        #[arg(long)]
+        /// Required with an admin token; a tenant token implies its tenant
+        /// (`hodei dev` sets HODEI_TENANT to its `default` tenant in `<dir>/env`).
+        #[arg(long, env = "HODEI_TENANT")]
         tenant: Option<u64>,
         #[arg(long, default_value_t = 100)]
         cpu_m: u64,

@@ -17,6 +17,7 @@ pub const NOT_CONFIG: &[&str] = &[
     "HODEI_LOG_FORMAT",
     "HODEI_TOKEN",
     "HODEI_ENDPOINTS",
+    "HODEI_TENANT",
     "HODEI_FAULT_INJECTION",
     "HODEI_BIN",
     "HODEI_BLESS",

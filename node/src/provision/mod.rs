@@ -1,10 +1,10 @@
-//! Provisioners reconcile real workers to each dynamic pool's committed
-//! target. Static pools are the operator's: their warm workers are started by
-//! whoever runs the machines (`hodei dev` starts two).
+//! Provisioners reconcile real workers to each pool: a dynamic pool to its
+//! committed target, a static pool to its `min_size` warm workers (a lost or
+//! drained one is replaced; workers the operator adds beyond it stay theirs).
 //!
 //! The loop runs on every node and acts only while the node leads. Every two
-//! seconds, for each dynamic pool it starts what is missing and proposes
-//! `DrainWorker` for idle workers beyond the target ([`plan`]); a drained
+//! seconds, for each pool it starts what is missing and proposes
+//! `DrainWorker` for idle workers beyond a dynamic pool's target ([`plan`]); a drained
 //! worker hears it on its next heartbeat, finishes, deregisters and exits.
 //! Counts come from the committed state (registered workers) plus this node's
 //! spawns still registering, so a leader change neither orphans workers (they
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use hodei_cluster::ClusterNode;
 use hodei_domain::command::DrainWorker;
-use hodei_domain::{Command, PoolId, PoolKind, WorkerShape};
+use hodei_domain::{Command, PoolId, WorkerShape};
 
 /// Starts and stops the machines workers run on.
 pub trait Provisioner: Send {
@@ -65,7 +65,7 @@ pub async fn run(node: ClusterNode, mut p: Box<dyn Provisioner>, mut stop: tokio
             continue;
         }
         let pools: Vec<(PoolId, WorkerShape)> = node.state_machine().read(|s| {
-            s.pools().filter(|p| p.kind == PoolKind::Dynamic).map(|p| (p.id.clone(), p.worker_shape.unwrap_or(DEFAULT_SHAPE))).collect()
+            s.pools().map(|p| (p.id.clone(), p.worker_shape.unwrap_or(DEFAULT_SHAPE))).collect()
         });
         let endpoints = endpoints(&node);
         for (pool, shape) in pools {

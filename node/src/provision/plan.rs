@@ -3,11 +3,14 @@
 //!
 //! - Workers counted: the pool's ACTIVE workers (draining and lost ones are on
 //!   their way out) plus spawns not yet registered.
+//! - The target: a dynamic pool's committed `target_size`; a static pool's
+//!   `min_size` (its warm floor: a lost or drained worker is replaced).
 //! - Fewer than the target: start the difference.
-//! - More ACTIVE workers than the target: drain the excess, youngest idle
-//!   first. A busy worker is never chosen: the pool shrinks as work ends.
+//! - More ACTIVE workers than a dynamic pool's target: drain the excess,
+//!   youngest idle first. A busy worker is never chosen: the pool shrinks as
+//!   work ends. A static pool's extra workers are the operator's and stay.
 
-use hodei_domain::{PoolId, State, WorkerId, WorkerState};
+use hodei_domain::{PoolId, PoolKind, State, WorkerId, WorkerState};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -17,11 +20,18 @@ pub struct Plan {
 
 pub fn plan(state: &State, pool: &PoolId, pending_spawns: u32) -> Plan {
     let Some(p) = state.pool(pool) else { return Plan::default() };
-    let target = if p.lifecycle.accepts_work() { p.target_size } else { 0 };
+    let wanted = match p.kind {
+        PoolKind::Dynamic => p.target_size,
+        PoolKind::Static => p.min_size,
+    };
+    let target = if p.lifecycle.accepts_work() { wanted } else { 0 };
     let active: Vec<_> = state.workers().filter(|w| &w.pool == pool && w.state == WorkerState::Active).collect();
     let have = active.len() as u32 + pending_spawns;
     let start = target.saturating_sub(have);
-    let excess = (active.len() as u32).saturating_sub(target) as usize;
+    let excess = match p.kind {
+        PoolKind::Dynamic => (active.len() as u32).saturating_sub(target) as usize,
+        PoolKind::Static => 0,
+    };
     // Highest id first: the youngest workers go.
     let drain = active.iter().rev().filter(|w| w.jobs.is_empty()).take(excess).map(|w| w.id).collect();
     Plan { start, drain }
@@ -34,6 +44,10 @@ mod tests {
     use hodei_domain::{Command, PoolKind, Proposal};
 
     fn state_with(workers: u32, target: u32) -> State {
+        state_of(PoolKind::Dynamic, 0, workers, target)
+    }
+
+    fn state_of(kind: PoolKind, min_size: u32, workers: u32, target: u32) -> State {
         let mut s = State::default();
         let mut i = 0;
         let mut apply = |s: &mut State, command: Command| {
@@ -43,8 +57,8 @@ mod tests {
         apply(&mut s, Command::CreatePool(CreatePool {
             id: PoolId("dyn".into()),
             name: "dyn".into(),
-            kind: PoolKind::Dynamic,
-            min_size: 0,
+            kind,
+            min_size,
             max_size: 10,
             labels: Default::default(),
             worker_shape: None,
@@ -77,6 +91,15 @@ mod tests {
         let mut all: Vec<u64> = s.workers().map(|w| w.id.0).collect();
         all.sort_unstable();
         assert_eq!(ids, vec![all[2], all[1]], "two youngest of three");
+    }
+
+    #[test]
+    fn a_static_pool_is_kept_at_its_min_size_and_never_drained() {
+        let s = state_of(PoolKind::Static, 2, 1, 0);
+        assert_eq!(plan(&s, &PoolId("dyn".into()), 0), Plan { start: 1, drain: vec![] }, "a lost worker is replaced");
+        assert_eq!(plan(&s, &PoolId("dyn".into()), 1).start, 0, "a spawn on its way counts");
+        let s = state_of(PoolKind::Static, 1, 3, 0);
+        assert_eq!(plan(&s, &PoolId("dyn".into()), 0), Plan::default(), "extra static workers are the operator's");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The worker agent's main loop: register through any endpoint, keep the lease
 //! by heartbeat, follow the assignment stream of whichever node it is connected
 //! to (reconnecting to the next endpoint when that node dies), run each job as a
-//! process, and report with the assignment's fencing token. SIGTERM drains: no
-//! new work, running jobs finish, then the agent exits.
+//! process, and report with the assignment's fencing token. SIGTERM drains: the
+//! heartbeat tells the cluster, which stops placing work here; running jobs
+//! finish and are reported, then the agent deregisters and exits 0.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,11 +25,20 @@ type Client = WorkerServiceClient<Channel>;
 
 struct Agent {
     args: WorkerArgs,
+    /// `--name`, or one unique to this process: how a registration whose
+    /// answer was lost is found again instead of made twice.
+    name: String,
+    /// A registration was sent: before sending another, look for it.
+    registered_once: std::sync::atomic::AtomicBool,
     token: Option<String>,
     worker_id: Mutex<Option<u64>>,
     /// job id -> (fencing token, cancel switch) of jobs running here.
     running: Mutex<HashMap<u64, (u64, watch::Sender<bool>)>>,
+    /// Set on SIGTERM or when the cluster asks: heartbeats say so.
     draining: watch::Sender<bool>,
+    /// Set once a heartbeat answer says the committed state is DRAINING: from
+    /// then on no new placement can come to this worker.
+    drain_confirmed: watch::Sender<bool>,
     logs_addr: String,
     /// One connection per endpoint for reports, opened on first use and
     /// dropped when a call through it fails: a job's start and finish reports
@@ -56,12 +66,20 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work_dir)?;
     let token = args.token.clone();
     let (draining, _) = watch::channel(false);
+    let (drain_confirmed, _) = watch::channel(false);
+    let name = match args.name.is_empty() {
+        true => format!("worker-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() % 1_000_000_000)),
+        false => args.name.clone(),
+    };
     let agent = Arc::new(Agent {
         args,
+        name,
+        registered_once: Default::default(),
         token,
         worker_id: Mutex::new(None),
         running: Default::default(),
         draining,
+        drain_confirmed,
         logs_addr,
         report_clients: Default::default(),
     });
@@ -73,21 +91,56 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
         _ = asked.wait_for(|d| *d) => tracing::info!("the cluster asked this worker to drain"),
     }
-    tracing::info!("draining: taking no new work, waiting for running jobs");
+    tracing::info!("draining: asking the cluster for no new work, waiting for running jobs");
     let _ = agent.draining.send(true);
-    while !agent.running.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    drain(&agent).await;
     main.abort();
-    deregister(&agent).await;
     tracing::info!("drained; exiting");
     Ok(())
 }
 
-/// Leaves the cluster once nothing runs, through any endpoint that answers;
-/// if none does, the lease runs out and the leader marks the worker lost.
-async fn deregister(agent: &Arc<Agent>) {
-    let Some(worker_id) = *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()) else { return };
+/// How long a draining agent waits for the cluster to confirm the drain (a
+/// heartbeat answer saying DRAINING) before it goes on regardless.
+const DRAIN_CONFIRM: Duration = Duration::from_secs(5);
+/// How long a deregistration may keep being refused while nothing runs here:
+/// a job placed just before the drain committed is still on its way down the
+/// stream, and runs here when it arrives.
+const DEREGISTER_REFUSALS: Duration = Duration::from_secs(10);
+
+/// The drain: once the cluster has confirmed it (so no new placement can come),
+/// finish everything that runs (including placements made before the drain
+/// committed, which still arrive on the stream), then deregister. A refusal
+/// means the cluster still holds jobs on this worker: wait for them and retry.
+async fn drain(agent: &Arc<Agent>) {
+    let mut confirmed = agent.drain_confirmed.subscribe();
+    if tokio::time::timeout(DRAIN_CONFIRM, confirmed.wait_for(|c| *c)).await.is_err() {
+        tracing::warn!("the cluster did not confirm the drain in time; going on");
+    }
+    let mut refused_since: Option<tokio::time::Instant> = None;
+    loop {
+        while !agent.running.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            refused_since = None;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match deregister(agent).await {
+            Some(true) | None => return,
+            Some(false) => {
+                let since = *refused_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= DEREGISTER_REFUSALS {
+                    tracing::warn!("deregistration still refused; leaving it to the lease");
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Leaves the cluster through any endpoint that answers: `Some(accepted)`, or
+/// `None` when none answers (the lease runs out and the leader marks the
+/// worker lost).
+async fn deregister(agent: &Arc<Agent>) -> Option<bool> {
+    let worker_id = (*agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()))?;
     let req = pb::DeregisterWorkerRequest { worker_id };
     let reply = tokio::time::timeout(
         Duration::from_secs(10),
@@ -98,9 +151,18 @@ async fn deregister(agent: &Arc<Agent>) {
     )
     .await;
     match reply {
-        Ok(Some(r)) if r.accepted => tracing::info!(worker_id, "deregistered"),
-        Ok(Some(r)) => tracing::warn!(worker_id, reason = %r.reason, "deregistration refused"),
-        _ => tracing::warn!(worker_id, "could not deregister; the lease will run out"),
+        Ok(Some(r)) if r.accepted => {
+            tracing::info!(worker_id, "deregistered");
+            Some(true)
+        }
+        Ok(Some(r)) => {
+            tracing::info!(worker_id, reason = %r.reason, "deregistration refused");
+            Some(false)
+        }
+        _ => {
+            tracing::warn!(worker_id, "could not deregister; the lease will run out");
+            None
+        }
     }
 }
 
@@ -116,6 +178,7 @@ async fn serve(agent: Arc<Agent>) {
             tokio::time::sleep(Duration::from_millis(300)).await;
             continue;
         };
+        tracing::info!(%endpoint, "connected; following this node's assignment stream");
         match session(&agent, client.clone()).await {
             Ok(()) => tracing::warn!(%endpoint, "assignment stream ended; reconnecting"),
             Err(e) => tracing::warn!(%endpoint, error = %e, "session failed; reconnecting"),
@@ -126,13 +189,24 @@ async fn serve(agent: Arc<Agent>) {
 
 async fn register(agent: &Agent, client: &mut Client) -> Result<u64, tonic::Status> {
     let a = &agent.args;
+    if agent.registered_once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // The last registration may have committed with its answer lost (a
+        // write that timed out is maybe applied): adopt it, or its worker
+        // would take placements nobody runs until its lease ran out.
+        let listed = client.list_workers(authed(agent, pb::ListWorkersRequest::default())).await?.into_inner();
+        if let Some(w) = listed.workers.iter().find(|w| w.name == agent.name && w.state == "ACTIVE") {
+            *agent.worker_id.lock().unwrap_or_else(|e| e.into_inner()) = Some(w.id);
+            tracing::info!(worker_id = w.id, "found this worker's earlier registration");
+            return Ok(w.id);
+        }
+    }
     let reply = client
         .register(authed(agent, pb::RegisterWorkerRequest {
             pool: a.pool.clone(),
             cpu_m: a.cpu_m,
             memory_mb: a.memory_mb,
             labels: a.label_map().into_iter().collect(),
-            name: a.name.clone(),
+            name: agent.name.clone(),
             logs_addr: agent.logs_addr.clone(),
         }))
         .await?
@@ -179,12 +253,19 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> St
     loop {
         let running: Vec<u64> = agent.running.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
         let req = pb::HeartbeatRequest { worker_id, running_jobs: running, draining: *agent.draining.borrow() };
+        let told_draining = req.draining;
         let started = tokio::time::Instant::now();
         let left = |since: Option<tokio::time::Instant>| HEARTBEAT_GIVE_UP.saturating_sub(since.map_or(Duration::ZERO, |s| s.elapsed()));
         // A node that cannot reach the leader may hold the call; count that as a failure.
         let call = tokio::time::timeout(left(failing_since).max(MIN_HEARTBEAT_WAIT), client.heartbeat(authed(&agent, req)));
         let reply = call.await.unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("no heartbeat answer in time")));
         let pause = match reply {
+            Ok(r) if !r.get_ref().known && *agent.draining.borrow() => {
+                tracing::warn!(worker_id, "the cluster forgot this draining worker");
+                agent.draining.send_replace(true);
+                agent.drain_confirmed.send_replace(true);
+                agent.args.heartbeat
+            }
             Ok(r) if !r.get_ref().known => {
                 tracing::warn!(worker_id, "the cluster forgot this worker; registering again");
                 let _ = register(&agent, &mut client).await;
@@ -192,8 +273,9 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> St
             }
             Ok(r) => {
                 failing_since = None;
-                if r.get_ref().drain && !*agent.draining.borrow() {
-                    let _ = agent.draining.send(true);
+                if r.get_ref().drain {
+                    agent.draining.send_if_modified(|d| !std::mem::replace(d, true));
+                    agent.drain_confirmed.send_if_modified(|c| !std::mem::replace(c, true));
                 }
                 agent.args.heartbeat
             }
@@ -206,7 +288,12 @@ async fn heartbeats(agent: Arc<Agent>, mut client: Client, worker_id: u64) -> St
                 agent.args.heartbeat.min(left(failing_since)).max(MIN_HEARTBEAT_WAIT)
             }
         };
-        tokio::time::sleep(pause).await;
+        // A drain starting now is told to the cluster at once, not a period later.
+        let mut draining = agent.draining.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = draining.wait_for(|d| *d), if !told_draining => {}
+        }
     }
 }
 
@@ -214,10 +301,10 @@ async fn follow(agent: &Arc<Agent>, client: &mut Client, worker_id: u64) -> Resu
     let mut stream = client.watch_assignments(authed(agent, pb::WatchAssignmentsRequest { worker_id })).await?.into_inner();
     while let Some(item) = stream.message().await? {
         match item.item {
+            // Run it even while draining: a placement can only have been made
+            // before the drain committed, and dropping it would leave the job
+            // on this worker until its lease ran out.
             Some(pb::work_item::Item::Assign(a)) => {
-                if *agent.draining.borrow() {
-                    continue;
-                }
                 let fresh = {
                     let mut running = agent.running.lock().unwrap_or_else(|e| e.into_inner());
                     if running.contains_key(&a.job_id) {
