@@ -79,8 +79,8 @@ async fn concurrent_linearizable_reads_share_rounds_or_the_leader_lease_and_each
         }
     }
     // The leader answers its own reads and one call per follower round; with
-    // heartbeats every 100 ms it holds its 500 ms lease nearly always (a run
-    // on an idle machine: every request), but a starved machine may delay a
+    // heartbeats every 50 ms it holds its 100 ms lease nearly always (a run on
+    // an idle machine: every request), but a starved machine may delay a
     // heartbeat past it, so only its use is required here.
     let (requests, rounds, leased) = leader_counts;
     assert!(requests >= 5 * READS as u64 / 3 + followers_rounds, "leader: {requests} requests");

@@ -7,9 +7,11 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
-/// Raft timing and snapshot policy. Defaults are etcd-like (heartbeat 100 ms,
-/// election 1 to 2 s) rather than openraft's LAN-tight ones, and the snapshot
-/// timeout is long enough for a large snapshot to arrive without re-send loops.
+/// Raft timing and snapshot policy. Defaults: heartbeat 50 ms, election 200
+/// to 400 ms, so a leader's loss costs under a second (openraft waits out the
+/// old leader's lease, `election_timeout_max`, plus a drawn timeout; see
+/// docs/performance.md, "Failover"), and the snapshot timeout is long enough
+/// for a large snapshot to arrive without re-send loops.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RaftSettings {
@@ -32,9 +34,9 @@ pub struct RaftSettings {
 impl Default for RaftSettings {
     fn default() -> Self {
         RaftSettings {
-            heartbeat_ms: 100,
-            election_timeout_min_ms: 1000,
-            election_timeout_max_ms: 2000,
+            heartbeat_ms: 50,
+            election_timeout_min_ms: 200,
+            election_timeout_max_ms: 400,
             install_snapshot_timeout_ms: 30_000,
             snapshot_logs_since_last: 20_000,
             max_in_snapshot_log_to_keep: 1000,

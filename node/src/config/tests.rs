@@ -95,10 +95,10 @@ observability:
 "#;
 
 #[test]
-fn defaults_are_etcd_like_and_the_seeds_values() {
+fn defaults_are_the_lan_timing_and_the_seeds_values() {
     let c = load(&flags(1), &env(&[])).unwrap();
     assert_eq!(c.raft, RaftSettings::default());
-    assert_eq!((c.raft.heartbeat_ms, c.raft.election_timeout_min_ms, c.raft.election_timeout_max_ms), (100, 1000, 2000));
+    assert_eq!((c.raft.heartbeat_ms, c.raft.election_timeout_min_ms, c.raft.election_timeout_max_ms), (50, 200, 400));
     assert_eq!((c.api.max_body_bytes, c.api.request_timeout_ms), (1 << 20, 5000));
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
     let seeded = load(&with_file(SEEDS_CONFIG, flags(1)).1, &env(&[])).unwrap();
@@ -178,13 +178,13 @@ fn every_server_key_has_a_file_key_and_a_variable() {
         ("HODEI_PEER", "127.0.0.1:23"),
         ("HODEI_INITIAL_CLUSTER", "3=c:3"),
         ("HODEI_JOIN", "c:3"),
-        ("HODEI_RAFT_HEARTBEAT_MS", "200"),
+        ("HODEI_RAFT_HEARTBEAT_MS", "120"),
         ("HODEI_API_REQUEST_TIMEOUT_MS", "3000"),
     ]);
     let c = load(&f, &e).unwrap();
     assert_eq!((c.id, c.grpc_addr.port(), c.peer_addr.port(), c.join.as_deref()), (3, 22, 23, Some("c:3")));
     assert_eq!((c.data_dir.to_str(), c.initial_cluster[&3].as_str()), (Some("/nonexistent/e"), "c:3"));
-    assert_eq!((c.raft.heartbeat_ms, c.api.request_timeout_ms), (200, 3000));
+    assert_eq!((c.raft.heartbeat_ms, c.api.request_timeout_ms), (120, 3000));
     assert_eq!(c.http_addr.port(), 1, "keys the environment leaves alone keep the file's value");
     assert_eq!(c.advertise_host.as_deref(), Some("10.0.0.3"));
 }
@@ -194,7 +194,7 @@ fn raft_file_values_yield_to_raft_variables() {
     let (_d, f) = with_file("raft:\n  heartbeat_ms: 150\n  snapshot_logs_since_last: 50\n  max_in_snapshot_log_to_keep: 0\n", flags(1));
     let c = load(&f, &env(&[])).unwrap();
     assert_eq!((c.raft.heartbeat_ms, c.raft.snapshot_logs_since_last, c.raft.max_in_snapshot_log_to_keep), (150, 50, 0));
-    assert_eq!(c.raft.election_timeout_min_ms, 1000, "unset fields keep their defaults");
+    assert_eq!(c.raft.election_timeout_min_ms, 200, "unset fields keep their defaults");
     let c = load(&f, &env(&[("HODEI_RAFT_HEARTBEAT_MS", "120")])).unwrap();
     assert_eq!((c.raft.heartbeat_ms, c.raft.snapshot_logs_since_last), (120, 50));
 }
