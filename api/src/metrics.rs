@@ -281,6 +281,9 @@ impl Metrics {
             registry,
             per_tenant_labels,
         };
+        // Every node exports the families the shipped alerts read, at zero
+        // until the first call (HodeiQuotaRefusals reads refused submits).
+        inner.grpc_duration.with_label_values(&[SUBMIT_JOB_METHOD, grpc_code_label(tonic::Code::ResourceExhausted)]);
         Ok(Metrics { inner: Arc::new(inner) })
     }
 
@@ -521,6 +524,9 @@ fn method_label(m: &http::Method) -> &'static str {
 }
 
 /// gRPC status names as in the gRPC spec (`OK`, `NOT_FOUND`, ...).
+/// The gRPC method of a job submission, as `method` labels name it.
+const SUBMIT_JOB_METHOD: &str = "/hodei.v1.JobService/SubmitJob";
+
 fn grpc_code_label(c: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match c {

@@ -460,3 +460,15 @@ async fn live_single_node() {
     tokio::time::timeout(Duration::from_secs(5), watch).await.expect("watch task ends with raft").unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// HodeiQuotaRefusals reads refused gRPC submits: the family is exported, at
+/// zero, by a node that has served no gRPC call yet.
+#[test]
+fn a_fresh_node_exports_refused_grpc_submits_at_zero() {
+    let text = Metrics::new(true).encode();
+    assert_eq!(type_of(&text, "hodei_grpc_request_duration_seconds"), "histogram");
+    assert_eq!(
+        value(&text, "hodei_grpc_request_duration_seconds_count{code=\"RESOURCE_EXHAUSTED\",method=\"/hodei.v1.JobService/SubmitJob\"}"),
+        0.0
+    );
+}
