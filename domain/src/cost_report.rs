@@ -99,8 +99,7 @@ pub enum RecommendationKind {
     /// A tenant's jobs reserve far more than they use: request less.
     RightSizeJobs { tenant: TenantId, used_cpu_percent: u32, used_memory_percent: u32 },
     /// A tenant runs much of its work on burst leases: raise its base quota.
-    /// The saving is the idle cost its burst runs left in dynamic pools (see
-    /// [`burst_idle_cost`]).
+    /// The saving is the idle cost its burst runs left in dynamic pools.
     RaiseQuotaInsteadOfBurst { tenant: TenantId, burst_percent: u32 },
 }
 
