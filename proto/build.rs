@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("hodei_descriptor.bin"))
+        // Ordered, so a message with a map encodes to the same bytes every time.
+        .btree_map(".hodei.v1.SetSlaTargetsRequest.by_priority")
         .compile_protos(
             &[
                 "proto/hodei/v1/common.proto",

@@ -13,7 +13,7 @@ use crate::model::{JobOptions, JobSpec, Quota, RunEnding, RunUsage};
 use crate::observability::ObservabilitySettings;
 use crate::pool::{PoolKind, WorkerShape};
 use crate::settings::Settings;
-use crate::version::BATCH_AND_VERSION_GATE;
+use crate::version::{BATCH_AND_VERSION_GATE, SLA_TARGETS_GATE};
 use serde::{Deserialize, Serialize};
 
 /// A command stamped by the leader with its wall-clock time. `apply` reads time
@@ -55,6 +55,9 @@ pub enum Command {
     /// Several commands in one entry, proposed together by a node's batcher
     /// (many client writes, one Raft entry); applied in order.
     Batch(Vec<Command>),
+    /// Replaces the wait targets per priority of one scope: the cluster's
+    /// (`tenant_id: None`) or a tenant's. An empty map clears the scope.
+    SetSlaTargets(SetSlaTargets),
 }
 
 impl Command {
@@ -65,6 +68,7 @@ impl Command {
             // Raising to v needs every member to speak v, and the kind itself is new.
             Command::SetClusterVersion(c) => c.version.max(BATCH_AND_VERSION_GATE),
             Command::Batch(commands) => commands.iter().map(Command::min_version).fold(BATCH_AND_VERSION_GATE, u32::max),
+            Command::SetSlaTargets(_) => SLA_TARGETS_GATE,
             _ => 2,
         }
     }
@@ -107,6 +111,7 @@ impl Command {
             Command::RecordSamples(_) => "record_samples",
             Command::SetClusterVersion(_) => "set_cluster_version",
             Command::Batch(_) => "batch",
+            Command::SetSlaTargets(_) => "set_sla_targets",
         }
     }
 }
@@ -327,4 +332,12 @@ pub struct RecordSamples {}
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetClusterVersion {
     pub version: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetSlaTargets {
+    /// `None`: the cluster-wide targets.
+    pub tenant_id: Option<TenantId>,
+    /// Priority -> wait target in ms.
+    pub by_priority: BTreeMap<i32, u64>,
 }

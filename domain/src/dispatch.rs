@@ -110,14 +110,7 @@ pub fn solve(state: &State, now_ms: u64, previous: Option<&Decision>, limit: usi
     // the head age index, usually none) are pulled first with their exact key.
     // Every other tenant's key is exactly `tag + cap`, so the tag index yields
     // them in key order and they are pulled only when they could win a turn.
-    let min_due = state
-        .tenants
-        .values()
-        .filter_map(|t| t.sla_wait_ms)
-        .chain([sched.default_sla_wait_ms])
-        .map(|target| u128::from(target) * u128::from(sched.sla_boost_threshold_percent) / 100)
-        .min()
-        .unwrap_or(0);
+    let min_due = u128::from(crate::sla::smallest_target_ms(state)) * u128::from(sched.sla_boost_threshold_percent) / 100;
     let oldest_boostable = u64::try_from(u128::from(now_ms).saturating_sub(min_due)).unwrap_or(0);
     for &(_, t) in state.queue.ages.range(..=(oldest_boostable, TenantId(u64::MAX))) {
         let (Some(q), true) = (state.queue.tenant(t), boost_cap > 0) else { continue };

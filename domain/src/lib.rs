@@ -75,7 +75,7 @@ pub use autoscale::{should_scale, PoolMetrics, ScaleDecision, ScalingPolicy};
 pub use bootstrap::Bootstrap;
 pub use burst::{Burst, BurstState};
 pub use command::{Command, Proposal};
-pub use version::{BATCH_AND_VERSION_GATE, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
+pub use version::{BATCH_AND_VERSION_GATE, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SLA_TARGETS_GATE};
 pub use dispatch::Decision;
 pub use explain::{why_pending, PendingExplanation, PendingReason};
 pub use ids::{BurstId, JobId, PoolId, TenantId, WorkerId};

@@ -32,8 +32,9 @@ pub struct Tenant {
     pub weight: u32,
     /// Jobs this tenant may hold queued at once (bounds the queue's memory).
     pub max_queued_jobs: u32,
-    /// Wait target (enqueue to start) for this tenant's jobs; `None` uses the
-    /// priority or cluster default.
+    /// Wait target (enqueue to start) for this tenant's jobs of any priority
+    /// the tenant names no target for; `None` uses the cluster's target for
+    /// the priority, else the cluster default (see [`crate::sla`]).
     pub sla_wait_ms: Option<u64>,
     /// Admissions beyond quota accepted while `strict_mode` is off.
     pub quota_violations: u64,

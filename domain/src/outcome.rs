@@ -8,6 +8,7 @@ use crate::pool::Pool;
 use crate::observability::ObservabilitySettings;
 use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
@@ -40,6 +41,8 @@ pub enum Outcome {
     ClusterVersionSet(u32),
     /// The outcome of each command of a `Batch`, in order.
     Batch(Vec<Outcome>),
+    /// The targets per priority of one scope, as they now stand.
+    SlaTargetsSet { tenant_id: Option<TenantId>, by_priority: BTreeMap<i32, u64> },
 }
 
 /// What one `Tick` did.

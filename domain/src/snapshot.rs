@@ -4,12 +4,12 @@
 //! Layout: `b"HODEISM\0"`, a little-endian `u32` format version, then the
 //! bincode-2 (standard config) encoding of [`State`] (the format-2 body), then,
 //! from format 3 on, the encoding of the [`Additions`] made since, and from
-//! format 4 on, the [`Additions4`]. A reader that meets a newer version
+//! format 4 on, the [`Additions4`], and from format 5 on, the [`Additions5`]. A reader that meets a newer version
 //! refuses it with a clear error instead of misreading it.
 //!
 //! The format written follows the cluster version (see [`crate::version`]):
-//! format 4 only once the cluster version is 3, so while older members remain
-//! every snapshot a leader sends them is one they can read.
+//! format 4 only once the cluster version is 3, format 5 once it is 4, so while
+//! older members remain every snapshot a leader sends them is one they can read.
 //!
 //! Migration chain: a format-2 snapshot is the format-3 layout without the
 //! additions; it decodes with default observability settings and an empty
@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::observability::ObservabilitySettings;
 use crate::sampling::MetricHistory;
+use crate::sla::{PriorityLedger, SlaTargets};
 use crate::state::State;
-use crate::version::BATCH_AND_VERSION_GATE;
+use crate::version::{BATCH_AND_VERSION_GATE, SLA_TARGETS_GATE};
 
 const MAGIC: &[u8; 8] = b"HODEISM\0";
 /// The format this build writes. History: 1, the first pre-release layout
@@ -28,8 +29,9 @@ const MAGIC: &[u8; 8] = b"HODEISM\0";
 /// bursts, cost and SLA ledgers); 3, observability settings and the metric
 /// history after the format-2 body. Version 1 was never released, so no decoder
 /// is kept for it: a v1 snapshot is refused with a clear error; 4, the recorded
-/// cluster version after the format-3 additions.
-pub const FORMAT_VERSION: u32 = 4;
+/// cluster version after the format-3 additions; 5, the SLA targets per
+/// priority and the per-priority SLA ledger after the format-4 additions.
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
 
@@ -45,6 +47,13 @@ struct Additions {
 #[derive(Serialize, Deserialize)]
 struct Additions4 {
     cluster_version: u32,
+}
+
+/// What format 5 added after the format-4 additions (written borrowed, read owned).
+#[derive(Serialize, Deserialize)]
+struct Additions5<T, L> {
+    sla_targets: T,
+    sla_by_priority: L,
 }
 
 #[derive(Serialize)]
@@ -76,10 +85,10 @@ impl std::error::Error for DecodeError {}
 
 /// The format `state` is written in: the newest its cluster version allows.
 pub fn format_for(state: &State) -> u32 {
-    if state.cluster_version() >= BATCH_AND_VERSION_GATE {
-        4
-    } else {
-        3
+    match state.cluster_version() {
+        v if v >= SLA_TARGETS_GATE => 5,
+        v if v >= BATCH_AND_VERSION_GATE => 4,
+        _ => 3,
     }
 }
 
@@ -98,6 +107,10 @@ pub(crate) fn write_body(state: &State, out: &mut impl std::io::Write) -> Result
     bincode::serde::encode_into_std_write(&additions, out, config)?;
     if format_for(state) >= 4 {
         let additions = Additions4 { cluster_version: state.cluster_version };
+        bincode::serde::encode_into_std_write(&additions, out, config)?;
+    }
+    if format_for(state) >= 5 {
+        let additions = Additions5 { sla_targets: &state.sla_targets, sla_by_priority: &state.sla_by_priority };
         bincode::serde::encode_into_std_write(&additions, out, config)?;
     }
     Ok(())
@@ -134,6 +147,13 @@ pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
         let (additions, n): (Additions4, usize) =
             bincode::serde::decode_from_slice(&bytes[12 + used..], config).map_err(corrupt)?;
         state.cluster_version = additions.cluster_version;
+        used += n;
+    }
+    if version >= 5 {
+        let (additions, n): (Additions5<SlaTargets, PriorityLedger>, usize) =
+            bincode::serde::decode_from_slice(&bytes[12 + used..], config).map_err(corrupt)?;
+        state.sla_targets = additions.sla_targets;
+        state.sla_by_priority = additions.sla_by_priority;
         used += n;
     }
     if used != bytes.len() - 12 {

@@ -13,7 +13,7 @@ use crate::observability::ObservabilitySettings;
 use crate::pool::Pool;
 use crate::sampling::MetricHistory;
 use crate::settings::Settings;
-use crate::sla::SlaLedger;
+use crate::sla::{PriorityLedger, SlaLedger, SlaTargets};
 use crate::table::JobTable;
 use crate::wfq::FairQueue;
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,12 @@ pub struct State {
     /// (read it through [`State::cluster_version`]).
     #[serde(skip)]
     pub(crate) cluster_version: u32,
+    /// Added in snapshot format 5: wait targets per priority and the
+    /// compliance ledger per priority.
+    #[serde(skip)]
+    pub(crate) sla_targets: SlaTargets,
+    #[serde(skip)]
+    pub(crate) sla_by_priority: PriorityLedger,
 }
 
 impl State {
@@ -115,6 +121,7 @@ impl State {
             Command::SetObservability(c) => apply::observability::set(self, c),
             Command::RecordSamples(c) => apply::observability::record(self, now, c),
             Command::SetClusterVersion(c) => apply::version::set(self, c),
+            Command::SetSlaTargets(c) => apply::sla::set(self, c),
         };
         // A rejected command leaves the state exactly as it was, clock included.
         if !matches!(outcome, Outcome::Rejected(_)) {
@@ -252,6 +259,16 @@ impl State {
 
     pub fn sla_ledger(&self) -> &SlaLedger {
         &self.sla
+    }
+
+    /// Wait targets per priority, cluster-wide and per tenant.
+    pub fn sla_targets(&self) -> &SlaTargets {
+        &self.sla_targets
+    }
+
+    /// SLA compliance per (hour, priority, tenant), for priorities with a target.
+    pub fn sla_by_priority(&self) -> &PriorityLedger {
+        &self.sla_by_priority
     }
 
     /// Retained finished jobs.

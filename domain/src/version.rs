@@ -15,14 +15,18 @@
 //! - 3: `SetClusterVersion` itself; state snapshot format 4 (the recorded
 //!   cluster version after the format-3 body); `Batch` entries (many
 //!   commands in one entry).
+//! - 4: `SetSlaTargets` (wait targets per priority); state snapshot format 5
+//!   (the targets and the per-priority SLA ledger after format 4).
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The oldest protocol version this build runs beside (and can be capped to).
 pub const OLDEST_PROTOCOL_VERSION: u32 = 2;
 /// The version that added `SetClusterVersion`, `Batch` entries and state
 /// snapshot format 4: none of them is written while the cluster is older.
 pub const BATCH_AND_VERSION_GATE: u32 = 3;
+/// The version that added `SetSlaTargets` and state snapshot format 5.
+pub const SLA_TARGETS_GATE: u32 = 4;
 
 /// The cluster version the leader should record, given the current one and
 /// what each member reports (`None`: a member that did not answer). Only ever

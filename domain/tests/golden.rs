@@ -1,4 +1,4 @@
-//! Golden bytes for the state snapshot (formats 2, 3 and 4). Each fixture was
+//! Golden bytes for the state snapshot (formats 2, 3, 4 and 5). Each fixture was
 //! written from the scenarios below by the build of its format;
 //! `HODEI_BLESS=1` rewrites the current format's fixture (only when the format
 //! version bumps, keeping a decoder for the old one). The format-2 fixture is
@@ -55,6 +55,25 @@ fn scenario_v4() -> State {
     s
 }
 
+/// The format-4 scenario in a cluster at version 4 (format 5): wait targets
+/// per priority, cluster-wide and for the tenant, and a priority-3 job that
+/// started under the tenant's target (a per-priority ledger bucket).
+fn scenario_v5() -> State {
+    let mut s = scenario_v4();
+    let at = 1_763_800_000_000 + 21 * 30_000;
+    let mut apply = |index: u64, command: Command| s.apply(index, &Proposal { at_ms: at + index * 1_000, command });
+    assert_eq!(apply(16, Command::SetClusterVersion(SetClusterVersion { version: 4 })), Outcome::ClusterVersionSet(4));
+    let cluster = BTreeMap::from([(5, 20_000), (-1, 600_000)]);
+    assert!(matches!(apply(17, Command::SetSlaTargets(SetSlaTargets { tenant_id: None, by_priority: cluster })), Outcome::SlaTargetsSet { .. }));
+    let tenant = BTreeMap::from([(3, 10_000)]);
+    assert!(matches!(apply(18, Command::SetSlaTargets(SetSlaTargets { tenant_id: Some(TenantId(1)), by_priority: tenant })), Outcome::SlaTargetsSet { .. }));
+    let spec = JobSpec { command: vec!["make".into()], cpu_m: 250, memory_mb: 128, priority: 3, ..Default::default() };
+    assert!(matches!(apply(19, Command::SubmitJob(SubmitJob { tenant_id: TenantId(1), spec, idempotency_key: None })), Outcome::JobSubmitted(_)));
+    assert!(matches!(apply(20, Command::AssignJobs(AssignJobs { assignments: vec![(JobId(3), WorkerId(1))] })), Outcome::JobsAssigned(_)));
+    assert!(matches!(apply(21, Command::StartJob(StartJob { job_id: JobId(3), worker_id: WorkerId(1), token: 20 })), Outcome::JobStarted(_)));
+    s
+}
+
 fn fixture(name: &str) -> (PathBuf, Option<Vec<u8>>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
     let bytes = std::fs::read(&path).ok();
@@ -62,18 +81,38 @@ fn fixture(name: &str) -> (PathBuf, Option<Vec<u8>>) {
 }
 
 #[test]
-fn snapshot_v4_bytes_are_stable_decode_and_re_encode_identically() {
-    let state = scenario_v4();
+fn snapshot_v5_bytes_are_stable_decode_and_re_encode_identically() {
+    let state = scenario_v5();
     assert_eq!(snapshot::format_for(&state), snapshot::FORMAT_VERSION);
     let bytes = snapshot::encode(&state);
-    let (path, golden) = fixture("state-v4.snap");
+    let (path, golden) = fixture("state-v5.snap");
     if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &bytes).unwrap();
     }
     let golden = golden.or_else(|| std::fs::read(&path).ok()).unwrap_or_else(|| panic!("{}: missing (run once with HODEI_BLESS=1)", path.display()));
-    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 4");
+    assert_eq!(bytes, golden, "the state encoding changed: bump FORMAT_VERSION and keep a decoder for 5");
     let decoded = snapshot::decode(&golden).unwrap();
     assert_eq!(snapshot::encode(&decoded), golden);
+    assert_eq!(decoded, state);
+    assert_eq!(decoded.cluster_version(), 4);
+    assert_eq!(decoded.sla_targets().tenants[&TenantId(1)], BTreeMap::from([(3, 10_000)]));
+    assert_eq!(decoded.sla_targets().cluster.len(), 2);
+    let at = decoded.clock_ms();
+    let by_priority = sla::report(&decoded, None, Some(3), 0, at + 1, at);
+    assert_eq!((by_priority.started, by_priority.met), (1, 1), "the priority-3 start is in the per-priority ledger");
+}
+
+/// Until the cluster version is 4 a snapshot is written in format 4, byte for
+/// byte what the previous release wrote, so version-3 members can still read it.
+#[test]
+fn below_cluster_version_4_snapshots_keep_format_4_bytes() {
+    let state = scenario_v4();
+    assert_eq!((state.cluster_version(), snapshot::format_for(&state)), (3, 4));
+    let bytes = snapshot::encode(&state);
+    let (path, golden) = fixture("state-v4.snap");
+    let golden = golden.unwrap_or_else(|| panic!("{} is missing", path.display()));
+    assert_eq!(bytes, golden, "a cluster at version 3 must keep writing format 4");
+    let decoded = snapshot::decode(&golden).unwrap();
     assert_eq!(decoded, state);
     assert_eq!(decoded.cluster_version(), 3);
 }
@@ -115,8 +154,8 @@ fn an_older_or_newer_format_is_refused_clearly() {
     let mut bytes = snapshot::encode(&State::default());
     bytes[8] = 1;
     assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(1)));
-    bytes[8] = 5;
-    assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(5)));
+    bytes[8] = 6;
+    assert_eq!(snapshot::decode(&bytes), Err(snapshot::DecodeError::UnsupportedVersion(6)));
     assert_eq!(snapshot::decode(b"nope"), Err(snapshot::DecodeError::BadMagic));
 }
 
@@ -125,7 +164,7 @@ fn an_older_or_newer_format_is_refused_clearly() {
 /// FNV-1a over the snapshot body, whichever way the build computes it.
 #[test]
 fn the_state_hash_is_fnv1a_of_the_golden_snapshot_body() {
-    for (state, name) in [(scenario_v3(), "state-v3.snap"), (scenario_v4(), "state-v4.snap")] {
+    for (state, name) in [(scenario_v3(), "state-v3.snap"), (scenario_v4(), "state-v4.snap"), (scenario_v5(), "state-v5.snap")] {
         let (path, golden) = fixture(name);
         let golden = golden.unwrap_or_else(|| panic!("{} is missing", path.display()));
         let fnv = golden[12..].iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));

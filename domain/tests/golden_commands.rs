@@ -1,8 +1,9 @@
 //! Golden bytes for every command kind, as it sits in a Raft log entry: the
 //! bincode-2 (standard config) encoding of a `Proposal`. The log keeps entries
 //! written by older builds, so a kind's bytes must never change; a new kind
-//! is appended to the enum and to `commands-v3.bin` (`HODEI_BLESS=1`, only
-//! when a protocol version adds kinds). `one_of_each` matches without a
+//! is appended to the enum and to a new `commands-vN.bin` for the protocol
+//! version that adds it (`HODEI_BLESS=1` writes the newest); the files of
+//! older versions are never rewritten and must still match their kinds. `one_of_each` matches without a
 //! wildcard, so a new variant does not compile until it is listed here.
 
 use std::collections::BTreeMap;
@@ -46,6 +47,7 @@ fn one_of_each() -> Vec<Command> {
         Command::RecordSamples(RecordSamples {}),
         Command::SetClusterVersion(SetClusterVersion { version: 3 }),
         Command::Batch(vec![Command::Tick(Tick {}), Command::CancelJob(CancelJob { job_id: JobId(7), tenant_id: None })]),
+        Command::SetSlaTargets(SetSlaTargets { tenant_id: Some(TenantId(1)), by_priority: BTreeMap::from([(-5, 60_000), (10, 5_000)]) }),
     ];
     for (i, c) in all.iter().enumerate() {
         let position = match c {
@@ -76,6 +78,7 @@ fn one_of_each() -> Vec<Command> {
             Command::RecordSamples(_) => 24,
             Command::SetClusterVersion(_) => 25,
             Command::Batch(_) => 26,
+            Command::SetSlaTargets(_) => 27,
         };
         assert_eq!(position, i, "{} is listed out of enum order", c.kind());
     }
@@ -98,7 +101,7 @@ fn encode_all(commands: &[Command]) -> Vec<u8> {
 fn every_command_kind_keeps_its_bytes_and_decodes() {
     let commands = one_of_each();
     let bytes = encode_all(&commands);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/commands-v3.bin");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/commands-v4.bin");
     if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &bytes).unwrap();
     }
@@ -116,12 +119,26 @@ fn every_command_kind_keeps_its_bytes_and_decodes() {
     assert!(rest.is_empty());
 }
 
+/// The kinds protocol 3 knew keep the exact bytes the version-3 build wrote.
+#[test]
+fn the_kinds_of_protocol_3_keep_their_v3_bytes() {
+    let v3: Vec<Command> = one_of_each().into_iter().filter(|c| c.min_version() <= 3).collect();
+    assert_eq!(v3.len(), 27);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/commands-v3.bin");
+    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(encode_all(&v3), golden);
+}
+
 #[test]
 fn command_kinds_name_the_protocol_version_that_introduced_them() {
     for c in one_of_each() {
         let v = c.min_version();
         assert!((OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v), "{}: {v}", c.kind());
-        let expected = if matches!(c, Command::SetClusterVersion(_) | Command::Batch(_)) { 3 } else { 2 };
+        let expected = match c {
+            Command::SetClusterVersion(_) | Command::Batch(_) => 3,
+            Command::SetSlaTargets(_) => 4,
+            _ => 2,
+        };
         assert_eq!(v, expected, "{}", c.kind());
     }
     assert_eq!(Command::SetClusterVersion(SetClusterVersion { version: 4 }).min_version(), 4);

@@ -27,6 +27,9 @@ enum Op {
     CreatePool { pool: u8, dynamic: bool, min: u8, max: u8 },
     ScalePool { pool: u8, target: u8 },
     DeletePool { pool: u8 },
+    /// Wait targets per priority for the cluster (`tenant` 3) or a tenant;
+    /// a zero target is refused.
+    SlaTargets { tenant: u8, prio: i8, ms: u16 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -47,6 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1..3u8, any::<bool>(), 0..3u8, 0..6u8).prop_map(|(pool, dynamic, min, max)| Op::CreatePool { pool, dynamic, min, max }),
         1 => (1..3u8, 0..6u8).prop_map(|(pool, target)| Op::ScalePool { pool, target }),
         1 => (1..3u8).prop_map(|pool| Op::DeletePool { pool }),
+        1 => (0..4u8, -2..3i8, 0..20_000u16).prop_map(|(tenant, prio, ms)| Op::SlaTargets { tenant, prio, ms }),
     ]
 }
 
@@ -121,6 +125,10 @@ fn to_command(r: &Run, op: &Op) -> Option<Command> {
         Op::DeletePool { pool } => Command::DeletePool(DeletePool { id: pool_id(pool) }),
         Op::Weight { tenant: t, weight } => Command::UpdateTenant(UpdateTenant { tenant_id: tenant(t), weight: Some(u32::from(weight)), ..Default::default() }),
         Op::Tick { .. } => Command::Tick(Tick {}),
+        Op::SlaTargets { tenant: t, prio, ms } => {
+            let tenant_id = (t < 3).then(|| tenant(t));
+            Command::SetSlaTargets(SetSlaTargets { tenant_id, by_priority: BTreeMap::from([(i32::from(prio), u64::from(ms))]) })
+        }
         Op::Policy { queue, strict, approval } => {
             let mut s = *r.state.settings();
             s.quota_enforcement.violation_policy = if queue { ViolationPolicy::Queue } else { ViolationPolicy::Reject };
@@ -133,6 +141,8 @@ fn to_command(r: &Run, op: &Op) -> Option<Command> {
 
 fn run(ops: &[Op], check: bool) -> (u64, State) {
     let mut r = Run::new();
+    // Protocol 4, so targets per priority are part of the state (format 5).
+    r.apply(Command::SetClusterVersion(SetClusterVersion { version: SLA_TARGETS_GATE }));
     for t in 0..3 {
         r.index += 1;
         let q = Quota { cpu_m: 4000, memory_mb: 8192, max_concurrent_jobs: 6 };
@@ -236,6 +246,15 @@ fn invariants(s: &State, now: u64, placed: &[(JobId, WorkerId, u64)]) {
     assert_eq!(sla.buckets.values().map(|b| b.started).sum::<u64>(), started, "SLA starts equal the started jobs");
     for b in sla.buckets.values() {
         assert!(b.met <= b.started && b.bins.iter().sum::<u64>() == b.started && b.max_wait_ms <= b.wait_ms_sum);
+    }
+    // The per-priority ledger records a subset of the same starts.
+    let by_priority = s.sla_by_priority();
+    assert!(by_priority.buckets.values().map(|b| b.started).sum::<u64>() <= started, "per-priority starts are a subset");
+    for b in by_priority.buckets.values() {
+        assert!(b.met <= b.started && b.bins.iter().sum::<u64>() == b.started);
+    }
+    for (t, m) in &s.sla_targets().tenants {
+        assert!(s.tenant(*t).is_some() && !m.is_empty(), "targets of {t}: a live tenant, never an empty scope");
     }
     let l = s.cost_ledger();
     let buckets: u128 = l.jobs.values().map(|b| u128::from(b.cost_nanos)).sum();

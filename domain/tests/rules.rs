@@ -272,7 +272,7 @@ fn sla_compliance_counts_jobs_started_within_their_wait_target() {
     w.apply(Command::StartJob(StartJob { job_id: placed[0].0, worker_id: wk, token: placed[0].2 }));
     w.now += 60_000;
     w.apply(Command::StartJob(StartJob { job_id: placed[1].0, worker_id: wk, token: placed[1].2 }));
-    let r = sla::report(&w.state, Some(t), 0, u64::MAX, w.now);
+    let r = sla::report(&w.state, Some(t), None, 0, u64::MAX, w.now);
     assert_eq!((r.started, r.met, r.violations), (2, 1, 1));
     assert_eq!(r.compliance_percent, 50.0);
 }

@@ -42,6 +42,14 @@ fn tenant_and_its_changes() {
     check("update_tenant.bin", &pb::UpdateTenantRequest { id: 3, max_queued_jobs: Some(1_000_000), ..Default::default() });
 }
 
+/// Wait targets per priority (protocol 4): a map, encoded in key order.
+#[test]
+fn sla_targets_request() {
+    let by_priority = [(-5, 600_000), (0, 30_000), (10, 5_000)].into_iter().collect();
+    check("set_sla_targets.bin", &pb::SetSlaTargetsRequest { tenant_id: Some(3), by_priority });
+    check("get_sla.bin", &pb::GetSlaRequest { tenant_id: None, period: Some("last_week".into()), read: None, priority: Some(-5) });
+}
+
 /// A tenant as the build before `weight`, `max_queued_jobs` and `sla_wait_ms`
 /// wrote it (fields 1 to 5) still decodes, the new fields at their defaults.
 #[test]

@@ -171,6 +171,25 @@ async fn tenants_quotas_bursts_and_jobs_through_leader_and_follower() {
     must_fail(lead.tenants.get_sla(authed(other.clone(), &acme_token)).await, Code::NotFound, "another tenant's sla");
     lead.tenants.get_sla(authed(other, &admin)).await.expect("an admin reads any sla");
 
+    // Wait targets per priority: an admin sets a tenant's through a follower;
+    // the answer is the REST view, with what each priority resolves to.
+    let targets = pb::SetSlaTargetsRequest { tenant_id: Some(acme), by_priority: [(3, 7_000), (-2, 90_000)].into_iter().collect() };
+    must_fail(fol.tenants.set_sla_targets(authed(targets.clone(), &acme_token)).await, Code::PermissionDenied, "a tenant setting targets");
+    let set = fol.tenants.set_sla_targets(authed(targets, &admin)).await.expect("set targets").into_inner();
+    let effective = match set.view.expect("a view").fields["effective_by_priority"].kind.clone() {
+        Some(prost_types::value::Kind::StructValue(s)) => s,
+        other => panic!("effective_by_priority: {other:?}"),
+    };
+    assert_eq!((struct_u64(&effective, "3"), struct_u64(&effective, "-2")), (Some(7_000), Some(90_000)));
+    let read = pb::GetSlaTargetsRequest { tenant_id: Some(acme), read: None };
+    let own = lead.tenants.get_sla_targets(authed(read, &acme_token)).await.expect("own targets").into_inner();
+    assert_eq!(struct_u64(&own.view.expect("a view"), "tenant_id"), Some(acme));
+    let bad = pb::SetSlaTargetsRequest { tenant_id: None, by_priority: [(5_000, 1)].into_iter().collect() };
+    assert_eq!(bad_field(&must_fail(lead.tenants.set_sla_targets(authed(bad, &admin)).await, Code::InvalidArgument, "a priority out of range")), "by_priority");
+    let by_priority = pb::GetSlaRequest { priority: Some(3), ..Default::default() };
+    let sla = fol.tenants.get_sla(authed(by_priority, &acme_token)).await.expect("sla of a priority").into_inner();
+    assert_eq!(struct_u64(&sla.view.expect("a view"), "priority"), Some(3));
+
     // A tenant with queued jobs cannot go; cancelled, it can.
     must_fail(fol.tenants.delete_tenant(authed(pb::DeleteTenantRequest { id: acme }, &admin)).await, Code::FailedPrecondition, "delete busy");
     for j in mine.jobs {

@@ -1,10 +1,12 @@
 //! A rolling upgrade from protocol version N-1 to N under load, with real node
-//! processes. N-1 is this build run with `HODEI_RAFT_PROTOCOL_VERSION=2`: the
-//! node reports version 2 and stops on any entry or snapshot newer than that,
-//! as the previous release fails to decode one (docs/reliability.md, "Rolling
-//! upgrades"). The cluster version must stay at 2 until the last member runs
-//! 3, no acknowledged write may be lost, clients may see only retryable
-//! errors, and a member cannot be rolled back once the cluster is at 3.
+//! processes. N is this build's `PROTOCOL_VERSION` and N-1 is this build run
+//! with `HODEI_RAFT_PROTOCOL_VERSION=N-1`: the node reports version N-1 and
+//! stops on any entry or snapshot newer than that, as the previous release
+//! fails to decode one (docs/reliability.md, "Rolling upgrades"). The cluster
+//! version must stay at N-1 until the last member runs N, a command kind of
+//! version N (`SetSlaTargets`) is refused as retryable until then, no
+//! acknowledged write may be lost, clients may see only retryable errors, and
+//! a member cannot be rolled back once the cluster is at N.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,8 @@ use serde_json::{json, Value};
 use hodei_tests::{wait_for, Cluster, ClusterOptions};
 
 const VERSION_ENV: &str = "HODEI_RAFT_PROTOCOL_VERSION";
+const NEW: u32 = hodei_domain::PROTOCOL_VERSION;
+const OLD: u32 = NEW - 1;
 
 #[derive(Default)]
 struct Load {
@@ -108,29 +112,40 @@ async fn wait_for_caught_up(c: &Cluster, i: usize) {
 }
 
 /// Waits until the leader knows every member's version, `upgraded` of them
-/// at 3, and asserts it still records 2.
-async fn assert_held_at_2(c: &Cluster, upgraded: usize) {
+/// at N, and asserts it still records N-1.
+async fn assert_held_at_old(c: &Cluster, upgraded: usize) {
     let seen = wait_for("the leader to see every member's version", Duration::from_secs(30), || async {
         let leader = c.index_of(c.wait_for_leader().await);
         let view = cluster_view(c, leader).await?;
         let versions = member_versions(&view);
-        (versions.iter().filter(|v| **v == Some(3)).count() == upgraded && versions.iter().all(Option::is_some)).then_some(view)
+        (versions.iter().filter(|v| **v == Some(u64::from(NEW))).count() == upgraded && versions.iter().all(Option::is_some)).then_some(view)
     })
     .await;
-    assert_eq!(seen["cluster_version"], 2, "raised while a member speaks 2: {seen}");
+    assert_eq!(seen["cluster_version"], OLD, "raised while a member speaks {OLD}: {seen}");
+}
+
+/// Sets the cluster-wide SLA target of priority 7 (a version-N command kind).
+async fn put_sla_targets(c: &Cluster, i: usize) -> (u16, Value) {
+    let url = c.url(i, "/api/v1/sla/targets");
+    let r = c.client.call(Method::PUT, &url, Some(&c.admin), Some(&json!({"by_priority": {"7": 4_000}})), &[]).await.expect("put sla targets");
+    (r.status, r.json)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_rolls_from_n_minus_1_to_n_under_load_without_losing_a_write() {
-    let opts = ClusterOptions { node_env: vec![(VERSION_ENV.into(), "2".into())], ..Default::default() };
+    let opts = ClusterOptions { node_env: vec![(VERSION_ENV.into(), OLD.to_string())], ..Default::default() };
     let mut c = Cluster::start(opts).await;
     let tenant = c.must_create_tenant(0, "acme").await;
     // No workers run the jobs: lift the queued-job bound (1,000 by default).
     let lift = c.client.call(Method::PATCH, &c.url(0, &format!("/api/v1/tenants/{tenant}")), Some(&c.admin), Some(&json!({"max_queued_jobs": 1_000_000})), &[]).await;
     assert_eq!(lift.expect("patch tenant").status, 200);
-    let view = cluster_view(&c, 0).await.expect("cluster view");
-    assert_eq!(view["cluster_version"], 2, "a cluster of version-2 members runs at 2: {view}");
-    assert_eq!(member_versions(&view), vec![Some(2); 3]);
+    // Members of N-1 record N-1 (raised from the unrecorded oldest, if older).
+    let view = wait_for("the cluster to record version N-1", Duration::from_secs(30), || async {
+        let leader = c.index_of(c.wait_for_leader().await);
+        cluster_view(&c, leader).await.filter(|v| v["cluster_version"] == OLD)
+    })
+    .await;
+    assert_eq!(member_versions(&view), vec![Some(u64::from(OLD)); 3]);
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = Arc::new(Mutex::new(Load::default()));
@@ -145,18 +160,20 @@ async fn a_cluster_rolls_from_n_minus_1_to_n_under_load_without_losing_a_write()
         assert_eq!(c.nodes[i].terminate(), Some(0), "node {} stops cleanly", i + 1);
         if step == 2 {
             // The last old member goes down and a new member leads; it comes
-            // back still at 2 (a crash mid-upgrade) and must catch up, with
-            // a version-3 leader that holds the cluster at 2 for it.
-            let new_leader = wait_for("a version-3 node to lead", Duration::from_secs(30), || async {
+            // back still at N-1 (a crash mid-upgrade) and must catch up, with
+            // a version-N leader that holds the cluster at N-1 for it.
+            let new_leader = wait_for("a version-N node to lead", Duration::from_secs(30), || async {
                 let l = c.index_of(c.wait_for_leader().await);
                 (l != i).then_some(l)
             })
             .await;
             c.restart(i);
             c.wait_for_all_ready().await;
-            assert_held_at_2(&c, 2).await;
+            assert_held_at_old(&c, 2).await;
+            let (status, body) = put_sla_targets(&c, new_leader).await;
+            assert_eq!(status, 503, "a version-{NEW} command is refused, retryably, while a member speaks {OLD}: {body}");
             wait_for_caught_up(&c, i).await;
-            assert!(c.nodes[i].exited().is_none(), "the version-2 node stopped under a version-3 leader (node {})", new_leader + 1);
+            assert!(c.nodes[i].exited().is_none(), "the version-{OLD} node stopped under a version-{NEW} leader (node {})", new_leader + 1);
             assert_eq!(c.nodes[i].terminate(), Some(0), "node {} stops cleanly", i + 1);
         }
         c.nodes[i].spec.env.clear();
@@ -164,18 +181,20 @@ async fn a_cluster_rolls_from_n_minus_1_to_n_under_load_without_losing_a_write()
         c.wait_for_all_ready().await;
         c.wait_for_leader().await;
         if step < 2 {
-            assert_held_at_2(&c, step + 1).await;
+            assert_held_at_old(&c, step + 1).await;
         }
         wait_for_acks(&c, &load, before + 20, "writes acknowledged after a node was upgraded").await;
     }
     for i in 0..3 {
-        wait_for("every node to record cluster version 3", Duration::from_secs(30), || async {
-            (cluster_view(&c, i).await?["cluster_version"] == 3).then_some(())
+        wait_for("every node to record cluster version N", Duration::from_secs(30), || async {
+            (cluster_view(&c, i).await?["cluster_version"] == NEW).then_some(())
         })
         .await;
     }
+    let (status, body) = put_sla_targets(&c, 1).await;
+    assert_eq!((status, &body["effective_by_priority"]["7"]), (200, &json!(4_000)), "at version {NEW} the command is accepted: {body}");
     let before = load.lock().unwrap().acked.len();
-    wait_for_acks(&c, &load, before + 50, "writes acknowledged at version 3").await;
+    wait_for_acks(&c, &load, before + 50, "writes acknowledged at version N").await;
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
@@ -189,24 +208,24 @@ async fn a_cluster_rolls_from_n_minus_1_to_n_under_load_without_losing_a_write()
             assert_eq!(r.status, 200, "acknowledged job {id} missing on node {} after the roll", i + 1);
         }
     }
-    println!("rolled 3 nodes from protocol 2 to 3: {} writes acknowledged, {} retryable answers", load.acked.len(), load.retryable);
+    println!("rolled 3 nodes from protocol {OLD} to {NEW}: {} writes acknowledged, {} retryable answers", load.acked.len(), load.retryable);
 
-    // Once the cluster is at 3, a member cannot go back to 2.
+    // Once the cluster is at N, a member cannot go back to N-1.
     assert_eq!(c.nodes[0].terminate(), Some(0));
-    c.nodes[0].spec.env = vec![(VERSION_ENV.into(), "2".into())];
+    c.nodes[0].spec.env = vec![(VERSION_ENV.into(), OLD.to_string())];
     c.restart(0);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = c.nodes[0].exited() {
             break status;
         }
-        assert!(std::time::Instant::now() < deadline, "a node at version 2 started on a version-3 cluster's data");
+        assert!(std::time::Instant::now() < deadline, "a node at version {OLD} started on a version-{NEW} cluster's data");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(!status.success());
-    // Refused at load (a snapshot records version 3) or at the first entry of
-    // version 3 in the replayed log; either way it names its own version.
-    assert!(c.nodes[0].log_tail().contains("this node speaks 2"), "{}", c.nodes[0].log_tail());
+    // Refused at load (a snapshot records version N) or at the first entry of
+    // version N in the replayed log; either way it names its own version.
+    assert!(c.nodes[0].log_tail().contains(&format!("this node speaks {OLD}")), "{}", c.nodes[0].log_tail());
     c.nodes[0].kill();
     c.nodes[0].spec.env.clear();
     c.restart(0);

@@ -5,6 +5,7 @@
 pub mod observability;
 pub mod pools;
 pub mod reports;
+pub mod sla;
 pub mod tenancy;
 
 use hodei_cluster::{ClusterNode, ClusterStatus, Consistency, MembershipChange};

@@ -76,6 +76,9 @@ pub struct TenantQueue {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SlaBody {
     pub tenant_id: Option<u64>,
+    /// The priority the figures are for (only jobs whose priority had a wait
+    /// target are counted per priority); `null`: every job.
+    pub priority: Option<i32>,
     pub from_ms: u64,
     pub to_ms: u64,
     #[serde(flatten)]
@@ -236,7 +239,10 @@ impl App {
         self.read(c, move |s| Ok(queue_status(s, &p))).await
     }
 
-    pub async fn sla(&self, p: &Principal, tenant: Option<u64>, period: Option<String>, c: Consistency) -> Result<Read<SlaBody>, ApiError> {
+    pub async fn sla(&self, p: &Principal, tenant: Option<u64>, priority: Option<i32>, period: Option<String>, c: Consistency) -> Result<Read<SlaBody>, ApiError> {
+        if priority.is_some_and(|x| !sla::PRIORITY_RANGE.contains(&x)) {
+            return Err(ApiError::invalid_field("priority", "an integer from -1000 to 1000"));
+        }
         let tenant = match (tenant.map(TenantId), p.sees_all()) {
             (Some(t), _) if !p.may_see(t) => return Err(ApiError::not_found(format!("{t} not found"))),
             (Some(t), _) => Some(t),
@@ -248,7 +254,8 @@ impl App {
                 s.tenant(t).ok_or_else(|| ApiError::not_found(format!("{t} not found")))?;
             }
             let (from_ms, to_ms) = sla_period(period.as_deref(), s.clock_ms())?;
-            Ok(SlaBody { tenant_id: tenant.map(|t| t.0), from_ms, to_ms, report: sla::report(s, tenant, from_ms, to_ms, s.clock_ms()) })
+            let report = sla::report(s, tenant, priority, from_ms, to_ms, s.clock_ms());
+            Ok(SlaBody { tenant_id: tenant.map(|t| t.0), priority, from_ms, to_ms, report })
         })
         .await
     }
@@ -259,7 +266,7 @@ impl App {
         let quota = self.get_quota(p, id, c).await?;
         let spec = ReportSpec { tenant_id: Some(id), ..ReportSpec::default() };
         let cost_last_day = self.cost_report(p, spec, Consistency::Stale).await?.value;
-        let sla_last_day = self.sla(p, Some(id), None, Consistency::Stale).await?.value;
+        let sla_last_day = self.sla(p, Some(id), None, None, Consistency::Stale).await?.value;
         let (start, end, step) = window;
         let history = self.tenant_history(p, id, start, end, step, Consistency::Stale).await?.value;
         let value = TenantMetrics { tenant_id: id, quota: quota.value, cost_last_day, sla_last_day, history };

@@ -5,6 +5,7 @@
 pub mod observability;
 pub mod pools;
 pub mod schema;
+pub mod sla;
 pub mod tenancy;
 
 use std::collections::BTreeMap;

@@ -83,6 +83,32 @@ pub fn command() -> Array {
         .build()
 }
 
+/// Wait targets per priority: keys are priorities (-1000 to 1000, written in
+/// decimal), values 1 ms to 7 days, at most 64 entries. Checked by
+/// [`super::sla::SlaTargetsBody::validate`].
+pub fn priority_targets() -> Object {
+    priority_map(hodei_domain::sla::MAX_SLA_TARGETS)
+}
+
+/// What the priorities of two scopes (the cluster's and a tenant's) resolve to.
+pub fn effective_priority_targets() -> Object {
+    priority_map(2 * hodei_domain::sla::MAX_SLA_TARGETS)
+}
+
+fn priority_map(max_entries: usize) -> Object {
+    let key = ObjectBuilder::new().schema_type(Type::String).pattern(Some(super::sla::PRIORITY_KEY));
+    let value = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(hodei_domain::sla::MAX_SLA_WAIT_MS));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(key))
+        .additional_properties(Some(value))
+        .max_properties(Some(max_entries))
+        .build()
+}
+
 /// `env` and `labels` (optional: `null` is the same as absent): at most [`super::MAX_MAP_ENTRIES`] entries; keys 1 to
 /// [`super::MAX_KEY_BYTES`] characters without `=` or NUL, values at most
 /// [`super::MAX_VALUE_BYTES`] characters without NUL. Checked by [`super::check_map`].

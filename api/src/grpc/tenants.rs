@@ -9,6 +9,7 @@ use hodei_proto::v1::tenant_service_server::TenantService;
 use super::{convert, principal, view, Services};
 use crate::app::tenancy::BurstAction;
 use crate::dto::tenancy::{BurstRequestBody, DecisionBody, UpdateTenantBody};
+use crate::dto::sla::SlaTargetsBody;
 use crate::dto::CreateTenantBody;
 use crate::error::ApiError;
 use crate::list::TenantListQuery;
@@ -112,7 +113,22 @@ impl TenantService for Services {
     async fn get_sla(&self, req: Request<pb::GetSlaRequest>) -> Reply<pb::ViewReply> {
         let p = principal(&self.app, &req)?;
         let r = req.into_inner();
-        let read = self.app.sla(&p, r.tenant_id, r.period, convert::consistency(r.read)).await?;
+        let read = self.app.sla(&p, r.tenant_id, r.priority, r.period, convert::consistency(r.read)).await?;
         Ok(Response::new(view::reply(read)?))
+    }
+
+    async fn get_sla_targets(&self, req: Request<pb::GetSlaTargetsRequest>) -> Reply<pb::ViewReply> {
+        let p = principal(&self.app, &req)?;
+        let r = req.into_inner();
+        let read = self.app.sla_targets(&p, r.tenant_id, convert::consistency(r.read)).await?;
+        Ok(Response::new(view::reply(read)?))
+    }
+
+    async fn set_sla_targets(&self, req: Request<pb::SetSlaTargetsRequest>) -> Reply<pb::ViewReply> {
+        let p = principal(&self.app, &req)?;
+        let r = req.into_inner();
+        let by_priority = r.by_priority.into_iter().map(|(priority, ms)| (priority.to_string(), ms)).collect();
+        let (value, index) = self.app.set_sla_targets(&p, r.tenant_id, SlaTargetsBody { by_priority }).await?;
+        Ok(Response::new(pb::ViewReply { view: Some(view::to_struct(&value)?), index }))
     }
 }

@@ -127,7 +127,7 @@ impl DomainSample {
                 }
             })
             .collect();
-        let report = hodei_domain::sla::report(state, None, window.0, window.1, now);
+        let report = hodei_domain::sla::report(state, None, None, window.0, window.1, now);
         DomainSample {
             tenants,
             jobs: jobs.into_iter().collect(),

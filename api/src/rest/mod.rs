@@ -9,6 +9,7 @@ mod observability;
 pub mod openapi;
 mod pools;
 mod reports;
+mod sla;
 mod tenancy;
 mod tenants;
 mod ui;
@@ -65,14 +66,16 @@ fn documented() -> OpenApiRouter<App> {
         .routes(routes!(tenancy::approve))
         .routes(routes!(tenancy::deny))
         .routes(routes!(tenancy::revoke))
-        .routes(routes!(reports::tenant_sla))
+        .routes(routes!(sla::tenant_sla))
+        .routes(routes!(sla::get_tenant_targets, sla::put_tenant_targets))
         .routes(routes!(jobs::submit, jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(reports::explain))
         .routes(routes!(workers::logs))
         .routes(routes!(reports::queue))
-        .routes(routes!(reports::sla))
+        .routes(routes!(sla::sla))
+        .routes(routes!(sla::get_targets, sla::put_targets))
         .routes(routes!(pools::create, pools::list))
         .routes(routes!(pools::get, pools::update, pools::delete))
         .routes(routes!(pools::metrics))

@@ -1,4 +1,4 @@
-//! Read-only reports: queue, explain, SLA and cost.
+//! Read-only reports: queue, explain and cost (SLA is in [`super::sla`]).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -11,25 +11,12 @@ use super::extract::{Auth, Body, Id, ListQuery, PathText, ReadConsistency};
 use super::read_response;
 use crate::app::reports::ReportSpec;
 use crate::app::App;
-use crate::app::reports::{CostReportBody, QueueStatus, SlaBody};
+use crate::app::reports::{CostReportBody, QueueStatus};
 use crate::error::{ApiError, ErrorKind};
 use crate::rest::extract::ReadParams;
 use crate::rest::openapi::Errors;
 use hodei_domain::cost_report::Recommendation;
 use hodei_domain::PendingExplanation;
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PeriodQuery {
-    #[serde(default)]
-    #[param(pattern = "^(last_day|last_week|last_month)$")]
-    period: Option<String>,
-    #[serde(default)]
-    tenant_id: Option<u64>,
-    #[serde(default)]
-    consistency: Option<Consistency>,
-}
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -82,39 +69,6 @@ pub(super) async fn queue(State(app): State<App>, Auth(p): Auth, ReadConsistency
 )]
 pub(super) async fn explain(State(app): State<App>, Auth(p): Auth, Id(id): Id, ReadConsistency(c): ReadConsistency) -> Result<Response, ApiError> {
     Ok(read_response(app.explain(&p, id, c).await?))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/sla",
-    tag = "metrics",
-    params(PeriodQuery),
-    responses((status = 200, description = "SLA compliance", body = SlaBody), Errors)
-)]
-pub(super) async fn sla(State(app): State<App>, Auth(p): Auth, ListQuery(q): ListQuery<PeriodQuery>) -> Result<Response, ApiError> {
-    Ok(read_response(app.sla(&p, q.tenant_id, q.period, q.consistency.unwrap_or_default()).await?))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(super) struct TenantPeriodQuery {
-    #[serde(default)]
-    #[param(pattern = "^(last_day|last_week|last_month)$")]
-    period: Option<String>,
-    #[serde(default)]
-    consistency: Option<Consistency>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/v1/tenants/{id}/sla",
-    tag = "metrics",
-    params(("id" = u64, Path, description = "tenant id"), TenantPeriodQuery),
-    responses((status = 200, description = "The tenant's SLA compliance", body = SlaBody), Errors)
-)]
-pub(super) async fn tenant_sla(State(app): State<App>, Auth(p): Auth, Id(id): Id, ListQuery(q): ListQuery<TenantPeriodQuery>) -> Result<Response, ApiError> {
-    Ok(read_response(app.sla(&p, Some(id), q.period, q.consistency.unwrap_or_default()).await?))
 }
 
 /// `POST /api/v1/cost-optimization/reports`: computes a report for the body's period.

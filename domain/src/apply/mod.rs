@@ -10,6 +10,7 @@ pub(crate) mod pool;
 pub(crate) mod report;
 pub(crate) mod scale;
 pub(crate) mod settings;
+pub(crate) mod sla;
 pub(crate) mod tenant;
 pub(crate) mod tick;
 pub(crate) mod version;

@@ -109,6 +109,7 @@ pub(crate) fn delete(state: &mut State, c: &DeleteTenant) -> Outcome {
     let name = t.name.clone();
     state.tenant_names.remove(&name);
     state.tenants.remove(&c.tenant_id);
+    state.sla_targets.tenants.remove(&c.tenant_id);
     state.queue.drop_tenant(c.tenant_id);
     if let Some(b) = state.live_bursts.remove(&c.tenant_id) {
         if let Some(b) = state.bursts.get_mut(&b) {
