@@ -30,11 +30,9 @@
 //! is documented in `docs/observability.md`.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use hodei_cluster::ClusterNode;
@@ -62,11 +60,16 @@ pub const SNAPSHOT_OPERATIONS: &[&str] = &["build", "install"];
 
 mod gauges;
 mod ledger;
+mod raft;
+mod requests;
 mod sample;
 mod wait;
 
 use gauges::DomainGauges;
 use ledger::LedgerCounters;
+use requests::{grpc_code_label, method_label, SUBMIT_JOB_METHOD};
+pub use raft::RaftSample;
+pub use requests::{track, track_grpc};
 pub use sample::{DomainSample, PoolSample, SlaSample, TenantSample, ANY_POOL};
 
 /// The quota resources of `hodei_tenant_quota_utilization_ratio{resource}`.
@@ -115,44 +118,6 @@ struct Inner {
     ledgers: LedgerCounters,
     /// Serialises refresh-then-gather so concurrent scrapes see whole snapshots.
     scrape: Mutex<()>,
-}
-
-/// What the Raft gauges are set from: one reading of openraft's `RaftMetrics`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RaftSample {
-    /// This node's id.
-    pub id: u64,
-    pub term: u64,
-    pub leader: Option<u64>,
-    pub last_log_index: u64,
-    /// The last index this node knows to be committed (the log store's saved
-    /// committed id; a follower's trails the leader's by a heartbeat or so).
-    pub committed_index: u64,
-    pub applied_index: u64,
-    pub snapshot_index: u64,
-    /// Voters and learners in the effective membership.
-    pub members: u64,
-    pub voters: u64,
-}
-
-impl RaftSample {
-    /// Reads the node's current Raft metrics.
-    pub fn of(node: &ClusterNode) -> RaftSample {
-        let rx = node.raft().metrics();
-        let m = rx.borrow();
-        let membership = m.membership_config.membership();
-        RaftSample {
-            id: m.id,
-            term: m.current_term,
-            leader: m.current_leader,
-            last_log_index: m.last_log_index.unwrap_or(0),
-            committed_index: node.committed_index(),
-            applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
-            snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
-            members: membership.nodes().count() as u64,
-            voters: membership.voter_ids().count() as u64,
-        }
-    }
 }
 
 impl Metrics {
@@ -456,96 +421,6 @@ fn catch_up(counter: &IntCounter, total: u64) {
 #[cfg(test)]
 mod tests;
 
-/// Axum middleware timing every REST request into
-/// `hodei_http_request_duration_seconds{route, method, status}`. Add it with
-/// `router.layer(axum::middleware::from_fn_with_state(metrics.clone(), track))`;
-/// requests that match no route are labelled `route="unmatched"`.
-pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = req.method().clone();
-    let resp = next.run(req).await;
-    let route = route.as_deref().unwrap_or("unmatched");
-    metrics.observe_http(route, &method, resp.status().as_u16(), start.elapsed());
-    resp
-}
-
-/// Axum middleware for gRPC routes (see [`Metrics::instrument_grpc`]). The code
-/// is the `grpc-status` of a trailers-only response (every error tonic returns
-/// from a unary handler), else OK for a 2xx (the status then follows in the
-/// trailers, which are not inspected); the time is to the response headers.
-pub async fn track_grpc(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.uri().path().to_owned();
-    let resp = next.run(req).await;
-    let code = resp
-        .headers()
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok())
-        .map(tonic::Code::from_i32)
-        .unwrap_or_else(|| code_of_http_status(resp.status()));
-    metrics.observe_grpc(&method, code, start.elapsed());
-    resp
-}
-
-/// The gRPC code of a response without `grpc-status` in its headers: OK for a
-/// success (the status follows in the trailers), else the gRPC spec's mapping of
-/// HTTP statuses (404, an unknown path, is UNIMPLEMENTED).
-fn code_of_http_status(status: http::StatusCode) -> tonic::Code {
-    match status.as_u16() {
-        200..=299 => tonic::Code::Ok,
-        400 => tonic::Code::Internal,
-        401 => tonic::Code::Unauthenticated,
-        403 => tonic::Code::PermissionDenied,
-        404 => tonic::Code::Unimplemented,
-        429 | 502 | 503 | 504 => tonic::Code::Unavailable,
-        _ => tonic::Code::Unknown,
-    }
-}
-
 pub(crate) fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// Standard methods by name; anything else is `OTHER` (a client-chosen method
-/// must not become a label value).
-fn method_label(m: &http::Method) -> &'static str {
-    match *m {
-        http::Method::GET => "GET",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::DELETE => "DELETE",
-        http::Method::PATCH => "PATCH",
-        http::Method::HEAD => "HEAD",
-        http::Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    }
-}
-
-/// gRPC status names as in the gRPC spec (`OK`, `NOT_FOUND`, ...).
-/// The gRPC method of a job submission, as `method` labels name it.
-const SUBMIT_JOB_METHOD: &str = "/hodei.v1.JobService/SubmitJob";
-
-fn grpc_code_label(c: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match c {
-        Ok => "OK",
-        Cancelled => "CANCELLED",
-        Unknown => "UNKNOWN",
-        InvalidArgument => "INVALID_ARGUMENT",
-        DeadlineExceeded => "DEADLINE_EXCEEDED",
-        NotFound => "NOT_FOUND",
-        AlreadyExists => "ALREADY_EXISTS",
-        PermissionDenied => "PERMISSION_DENIED",
-        ResourceExhausted => "RESOURCE_EXHAUSTED",
-        FailedPrecondition => "FAILED_PRECONDITION",
-        Aborted => "ABORTED",
-        OutOfRange => "OUT_OF_RANGE",
-        Unimplemented => "UNIMPLEMENTED",
-        Internal => "INTERNAL",
-        Unavailable => "UNAVAILABLE",
-        DataLoss => "DATA_LOSS",
-        Unauthenticated => "UNAUTHENTICATED",
-    }
 }
