@@ -8,11 +8,17 @@
 //! follower. Nothing waits for a window, so a lone client pays no delay; under
 //! load the slots are busy and batches grow by themselves (group commit).
 //!
+//! A write that finds the queue empty and a slot free is a batch of one
+//! whatever it does, so it commits itself in its caller's task: no hand-off to
+//! the batcher and back, which is most of what a lone client would pay for the
+//! queue.
+//!
 //! A batch succeeds or fails as one entry: every write of it gets the entry's
 //! index and its own outcome, or the same error (a `MaybeCommitted` for one
 //! is a `MaybeCommitted` for all). Batches are proposed only once the cluster
 //! version is 3 (see [`crate::version`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,24 +44,52 @@ pub(crate) struct Pending {
     reply: Reply,
 }
 
-/// The queue into a node's batcher.
+/// The queue into a node's batcher, and the proposal slots its batches and
+/// lone writes share.
 pub(crate) struct Batcher {
     tx: mpsc::UnboundedSender<Pending>,
+    /// Writes sent to the queue and not yet taken from it by the batcher.
+    queued: Arc<AtomicUsize>,
+    slots: Arc<Semaphore>,
+}
+
+/// The batcher's end of the queue.
+pub(crate) struct Queue {
+    rx: mpsc::UnboundedReceiver<Pending>,
+    queued: Arc<AtomicUsize>,
+    slots: Arc<Semaphore>,
+}
+
+impl Queue {
+    fn take(&mut self, p: Pending) -> Pending {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        p
+    }
 }
 
 impl Batcher {
-    pub(crate) fn new() -> (Batcher, mpsc::UnboundedReceiver<Pending>) {
+    pub(crate) fn new() -> (Batcher, Queue) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Batcher { tx }, rx)
+        let queued = Arc::new(AtomicUsize::new(0));
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        (Batcher { tx, queued: queued.clone(), slots: slots.clone() }, Queue { rx, queued, slots })
     }
 }
 
 impl ClusterNode {
     /// Commits `command` as part of whatever batch it joins.
     pub(crate) async fn write_batched(&self, command: Command, deadline: Instant) -> Result<Written, ClusterError> {
+        let batcher = &self.inner.batcher;
+        if batcher.queued.load(Ordering::Acquire) == 0 {
+            if let Ok(_slot) = batcher.slots.clone().try_acquire_owned() {
+                // Already in the request's id scope: routed as the batcher would.
+                return self.write_routed(command, deadline).await;
+            }
+        }
         let (reply, answer) = oneshot::channel();
         let request_id = crate::request_id::current();
-        if self.inner.batcher.tx.send(Pending { command, request_id, deadline, reply }).is_err() {
+        batcher.queued.fetch_add(1, Ordering::AcqRel);
+        if batcher.tx.send(Pending { command, request_id, deadline, reply }).is_err() {
             return Err(ClusterError::Stopped("the node is shutting down".into()));
         }
         match tokio::time::timeout_at(deadline.into(), answer).await {
@@ -68,14 +102,13 @@ impl ClusterNode {
 }
 
 /// The batcher's loop; ends when the node (and with it the queue) goes away.
-pub(crate) async fn run(node: std::sync::Weak<crate::node::Inner>, mut rx: mpsc::UnboundedReceiver<Pending>, max_batch: usize) {
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-    while let Some(first) = rx.recv().await {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let mut batch = vec![first];
+pub(crate) async fn run(node: std::sync::Weak<crate::node::Inner>, mut queue: Queue, max_batch: usize) {
+    while let Some(first) = queue.rx.recv().await {
+        let Ok(slot) = queue.slots.clone().acquire_owned().await else { return };
+        let mut batch = vec![queue.take(first)];
         while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
+            match queue.rx.try_recv() {
+                Ok(p) => batch.push(queue.take(p)),
                 Err(_) => break,
             }
         }

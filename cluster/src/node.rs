@@ -283,6 +283,10 @@ pub(crate) fn now_ms() -> u64 {
 
 /// Waits until this node knows a leader, or the deadline passes.
 pub(crate) async fn wait_for_leader(raft: &Raft, until: Instant) -> Option<NodeId> {
+    // The usual case, without the waiter's copy of the metrics.
+    if let Some(leader) = raft.metrics().borrow().current_leader {
+        return Some(leader);
+    }
     let remaining = until.saturating_duration_since(Instant::now());
     let m = raft
         .wait(Some(remaining.max(Duration::from_millis(1))))
