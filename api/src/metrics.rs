@@ -110,6 +110,8 @@ struct Inner {
     // Raft log storage, fed by the log writer's round observer.
     log_append: Histogram,
     log_fsync: Histogram,
+    // Replication, fed by the network's AppendEntries observer (leader only).
+    peer_append: HistogramVec,
     // Snapshots, fed by the state machine store's observer (size also at scrape).
     snapshot_duration: HistogramVec,
     snapshot_size: IntGauge,
@@ -145,11 +147,12 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
-        let histogram = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<HistogramVec> {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)?;
+        let bucketed = |name: &str, help: &str, buckets: &[f64], labels: &[&str]| -> prometheus::Result<HistogramVec> {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels)?;
             registry.register(Box::new(h.clone()))?;
             Ok(h)
         };
+        let histogram = |name: &str, help: &str, labels: &[&str]| bucketed(name, help, LATENCY_BUCKETS, labels);
 
         let storage_histogram = |name: &str, help: &str| -> prometheus::Result<Histogram> {
             let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(STORAGE_BUCKETS.to_vec()))?;
@@ -224,16 +227,19 @@ impl Metrics {
                 "Raft log write rounds: from taking the first queued write to its acknowledgement (write plus fdatasync).",
             )?,
             log_fsync: storage_histogram("hodei_raft_log_fsync_duration_seconds", "fdatasync calls of the Raft log writer.")?,
+            peer_append: bucketed(
+                "hodei_raft_peer_append_duration_seconds",
+                "AppendEntries calls this node made as leader that the follower answered (heartbeats included): encoding, both network legs, the follower's log append and fsync.",
+                STORAGE_BUCKETS,
+                &["to"],
+            )?,
             snapshot_duration: {
-                let h = HistogramVec::new(
-                    HistogramOpts::new(
-                        "hodei_raft_snapshot_duration_seconds",
-                        "Snapshots this node built (state copied, encoded, written and synced) or installed from the leader (decoded, written, swapped in).",
-                    )
-                    .buckets(SNAPSHOT_BUCKETS.to_vec()),
+                let h = bucketed(
+                    "hodei_raft_snapshot_duration_seconds",
+                    "Snapshots this node built (state copied, encoded, written and synced) or installed from the leader (decoded, written, swapped in).",
+                    SNAPSHOT_BUCKETS,
                     &["operation"],
                 )?;
-                registry.register(Box::new(h.clone()))?;
                 for op in SNAPSHOT_OPERATIONS {
                     h.with_label_values(&[op]);
                 }
@@ -321,7 +327,8 @@ impl Metrics {
 
     /// Feeds the Raft log writer's rounds of `node` into
     /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`,
-    /// and its snapshots into `hodei_raft_snapshot_duration_seconds{operation}` and
+    /// its AppendEntries round trips as leader into
+    /// `hodei_raft_peer_append_duration_seconds{to}`, and its snapshots into `hodei_raft_snapshot_duration_seconds{operation}` and
     /// `hodei_raft_snapshot_size_bytes`. Returns false when the log or the state
     /// machine already has an observer (one registry per node).
     pub fn watch_storage(&self, node: &ClusterNode) -> bool {
@@ -332,9 +339,13 @@ impl Metrics {
                 fsync.observe(sync.as_secs_f64());
             }
         }));
+        let peer_append = self.inner.peer_append.clone();
+        let peers = node.observe_peer_appends(Box::new(move |to, took| {
+            peer_append.with_label_values(&[&to.to_string()]).observe(took.as_secs_f64());
+        }));
         let metrics = self.clone();
         let snapshots = node.observe_snapshots(Box::new(move |done| metrics.observe_snapshot(done)));
-        log && snapshots
+        log && peers && snapshots
     }
 
     /// Records one snapshot built or installed.

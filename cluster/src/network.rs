@@ -2,7 +2,7 @@
 //! service, its openraft request and reply carried as versioned payloads
 //! ([`crate::codec`]). The [`TransportFilter`] sits in front of every send.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hodei_raft_store::{NodeId, NodeInfo, TypeConfig};
@@ -22,6 +22,11 @@ use crate::filter::{TransportFilter, Verdict};
 use crate::lease::ReadLease;
 use crate::peers::{PeerClient, PeerClients};
 
+/// Called with the follower and the round trip of each AppendEntries call
+/// (heartbeats included) that this node made as leader and the follower
+/// answered: encoding, both network legs, the follower's log append and fsync.
+pub type AppendObserver = Box<dyn Fn(NodeId, Duration) + Send + Sync>;
+
 /// Builds one [`PeerNetwork`] per replication target.
 pub struct NetworkFactory {
     pub(crate) id: NodeId,
@@ -31,6 +36,7 @@ pub struct NetworkFactory {
     pub(crate) min_append_ttl: Duration,
     /// Told of every AppendEntries a follower answered, for lease reads.
     pub(crate) lease: Arc<ReadLease>,
+    pub(crate) append_observer: Arc<OnceLock<AppendObserver>>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
@@ -45,6 +51,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             filter: self.filter.clone(),
             min_append_ttl: self.min_append_ttl,
             lease: self.lease.clone(),
+            append_observer: self.append_observer.clone(),
         }
     }
 }
@@ -63,6 +70,7 @@ pub struct PeerNetwork {
     /// floor: a call slower than that has failed by any measure.
     min_append_ttl: Duration,
     lease: Arc<ReadLease>,
+    append_observer: Arc<OnceLock<AppendObserver>>,
 }
 
 #[derive(Clone, Copy)]
@@ -136,6 +144,9 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
         let sent = Instant::now();
         let reply = self.call(Rpc::Append, &rpc, &option).await;
+        if let (Ok(_), Some(observe)) = (&reply, self.append_observer.get()) {
+            observe(self.target, sent.elapsed());
+        }
         // Any answer but a higher vote means the follower took this leader's
         // term at some time after `sent`.
         if rpc.vote.is_committed() && matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {

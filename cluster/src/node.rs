@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub(crate) reads: crate::read_batch::ReadRounds,
     /// The leader's read lease, fed by the network's AppendEntries answers.
     pub(crate) lease: Arc<crate::lease::ReadLease>,
+    /// The observer of this node's AppendEntries round trips as leader.
+    append_observer: Arc<std::sync::OnceLock<crate::network::AppendObserver>>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -71,8 +73,15 @@ impl ClusterNode {
         let filter = TransportFilter::default();
         let min_append_ttl = Duration::from_millis(config.timing.election_timeout_min_ms);
         let lease = Arc::new(crate::lease::ReadLease::default());
-        let network =
-            NetworkFactory { id: config.id, peers: peers.clone(), filter: filter.clone(), min_append_ttl, lease: lease.clone() };
+        let append_observer = Arc::new(std::sync::OnceLock::new());
+        let network = NetworkFactory {
+            id: config.id,
+            peers: peers.clone(),
+            filter: filter.clone(),
+            min_append_ttl,
+            lease: lease.clone(),
+            append_observer: append_observer.clone(),
+        };
         let raft = Raft::new(config.id, raft_config, network, log.clone(), sm.clone())
             .await
             .map_err(|e| ClusterError::Stopped(format!("raft did not start: {e}")))?;
@@ -96,6 +105,7 @@ impl ClusterNode {
                 batcher,
                 reads: Default::default(),
                 lease,
+                append_observer,
                 stop,
                 tasks: Default::default(),
             }),
@@ -176,6 +186,12 @@ impl ClusterNode {
 
     pub fn raft(&self) -> &Raft {
         &self.inner.raft
+    }
+
+    /// Registers the observer of the AppendEntries round trips this node makes
+    /// as leader; only the first call takes effect, later ones return false.
+    pub fn observe_peer_appends(&self, observer: crate::network::AppendObserver) -> bool {
+        self.inner.append_observer.set(observer).is_ok()
     }
 
     /// Registers the observer of the Raft log's write rounds (append and fsync

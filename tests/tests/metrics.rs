@@ -27,6 +27,17 @@ async fn every_node_exports_raft_api_and_domain_metrics() {
         let is_leader = c.nodes[i].spec.id == leader;
         assert!(text.contains(&format!("hodei_raft_is_leader {}", u8::from(is_leader))), "node {} is_leader wrong", i + 1);
     }
+    // The leader times its AppendEntries round trips to each follower.
+    let leader_i = c.index_of(leader);
+    for f in (0..3).filter(|i| *i != leader_i) {
+        let series = format!("hodei_raft_peer_append_duration_seconds_count{{to=\"{}\"}} ", c.nodes[f].spec.id);
+        wait_for("the leader's AppendEntries round trips to each follower", std::time::Duration::from_secs(10), || async {
+            let r = c.client.call(Method::GET, &c.url(leader_i, "/metrics"), None, None, &[]).await.ok()?;
+            let count: f64 = r.json.as_str()?.lines().find_map(|l| l.strip_prefix(&series))?.trim().parse().ok()?;
+            (count >= 1.0).then_some(())
+        })
+        .await;
+    }
     let text = c.client.call(Method::GET, &c.url(1, "/metrics"), None, None, &[]).await.unwrap().json.as_str().unwrap().to_string();
     assert!(text.contains("hodei_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/jobs\",status=\"201\"}"), "{text}");
     let r = c.client.call(Method::GET, &c.url(0, "/api/v1/metrics/prometheus"), None, None, &[]).await.unwrap();
