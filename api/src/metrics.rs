@@ -328,9 +328,10 @@ impl Metrics {
     /// Feeds the Raft log writer's rounds of `node` into
     /// `hodei_raft_log_append_duration_seconds` and `hodei_raft_log_fsync_duration_seconds`,
     /// its AppendEntries round trips as leader into
-    /// `hodei_raft_peer_append_duration_seconds{to}`, and its snapshots into `hodei_raft_snapshot_duration_seconds{operation}` and
-    /// `hodei_raft_snapshot_size_bytes`. Returns false when the log or the state
-    /// machine already has an observer (one registry per node).
+    /// `hodei_raft_peer_append_duration_seconds{to}`, and its snapshots into
+    /// `hodei_raft_snapshot_duration_seconds{operation}` and
+    /// `hodei_raft_snapshot_size_bytes`. Returns false when the log, the
+    /// network or the state machine already has an observer (one registry per node).
     pub fn watch_storage(&self, node: &ClusterNode) -> bool {
         let (append, fsync) = (self.inner.log_append.clone(), self.inner.log_fsync.clone());
         let log = node.observe_log_rounds(Box::new(move |round| {
