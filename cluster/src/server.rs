@@ -63,11 +63,11 @@ impl RaftService for PeerService {
                     let span = tracing::info_span!("forwarded", request_id = %id);
                     let write = async {
                         tracing::info!(request_id = %id, kind, "write forwarded by a follower");
-                        self.node.write_as_leader(fwd.command, deadline).await
+                        self.node.write_forwarded(fwd.command, deadline).await
                     };
                     crate::request_id::scope(id.clone(), write.instrument(span)).await
                 }
-                None => self.node.write_as_leader(fwd.command, deadline).await,
+                None => self.node.write_forwarded(fwd.command, deadline).await,
             }
         } else {
             Err(ClusterError::unavailable("not the leader", self.node.leader_hint()))

@@ -1,5 +1,6 @@
 //! Concurrent writes of one node share Raft entries (`cluster/src/batch.rs`),
-//! each still answered with its own outcome; `raft.max_batch: 1` gives every
+//! each still answered with its own outcome; the batches followers forward
+//! join the leader's, so writes taken by different nodes share entries too; `raft.max_batch: 1` gives every
 //! write an entry of its own. Real processes, real TCP.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use hodei_tests::{Cluster, ClusterOptions};
+use hodei_tests::{wait_for, Cluster, ClusterOptions};
 
 /// Sends `n` submits at once (spread over the nodes) and returns, per reply,
 /// (X-Hodei-Index, job id, the marker argument the job was submitted with).
@@ -71,6 +72,37 @@ async fn concurrent_submits_share_entries_and_keep_their_own_outcomes() {
         }
         assert!(Instant::now() < deadline, "64 concurrent submits never shared an entry in {round} rounds");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_taken_by_different_nodes_share_the_leaders_entries() {
+    let (c, tenant) = cluster_with("256").await;
+    // Batches are proposed from cluster version 3 on, which every node learns
+    // about a second after the first leader.
+    for i in 0..c.nodes.len() {
+        wait_for(&format!("cluster version 3 on node {i}"), Duration::from_secs(30), || async {
+            let r = c.get(i, "/api/v1/cluster").await.ok()?;
+            (r.json["cluster_version"].as_u64()? >= 3).then_some(())
+        })
+        .await;
+    }
+    // 12 rounds of 64 stay under the tenant's default 1,000 queued jobs.
+    const ROUNDS: usize = 12;
+    for round in 0..ROUNDS {
+        let replies = burst_of_submits(&c, tenant, round, 64).await;
+        each_reply_is_its_own_job(&c, &replies).await;
+        // Write i went to node i % 3 (see `burst_of_submits`).
+        let mut nodes_per_entry: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
+        for (index, _, marker) in &replies {
+            let i: usize = marker.rsplit('-').next().and_then(|i| i.parse().ok()).expect("marker r<round>-<i>");
+            nodes_per_entry.entry(*index).or_default().insert(i % c.nodes.len());
+        }
+        if let Some((index, nodes)) = nodes_per_entry.iter().find(|(_, nodes)| nodes.len() > 1) {
+            println!("round {round}: entry {index} holds writes taken by nodes {nodes:?}");
+            return;
+        }
+    }
+    panic!("no entry held writes taken by two nodes in {ROUNDS} rounds of 64 concurrent submits");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
