@@ -1,7 +1,30 @@
 //! openraft's network: each Raft RPC becomes a unary gRPC call on the peer
 //! service, its openraft request and reply carried as versioned payloads
 //! ([`crate::codec`]). The [`TransportFilter`] sits in front of every send.
+//!
+//! **Commit-only heartbeats go in the background.** When the leader's commit
+//! index moves and a follower's replication stream has nothing else to send,
+//! openraft 0.9 sends it an empty AppendEntries carrying the new commit index,
+//! and keeps one call in flight per follower: the next entry waits until that
+//! heartbeat is answered, so every entry cost two round trips. Such a call
+//! (no entries, a commit index this stream has not sent before, the follower's
+//! last answered call a success) is now sent from a task of its own and
+//! reported to openraft as a success at once; the next entry goes out while
+//! it flies. At most one is in flight per follower; while it is, the next
+//! such heartbeat is sent the usual way. Safe because:
+//! - The follower learns the commit index as before (Raft tolerates the two
+//!   calls arriving in either order: a follower's commit and accepted ids only
+//!   grow, and an empty AppendEntries truncates nothing).
+//! - Only a real answer extends the read lease ([`ReadLease::acked`]).
+//!   openraft's own leadership check (`get_read_log_id`) builds a fresh
+//!   network per call, whose first call is always awaited.
+//! - The commit it carries was acknowledged by a quorum a round trip earlier;
+//!   openraft's `millis_since_quorum_ack` can read at most that much younger.
+//! - A failed or refused background call marks the follower unhealthy, so the
+//!   next heartbeat is awaited and openraft sees the failure (a higher vote
+//!   included) and backs off or steps down as before.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -32,7 +55,7 @@ pub struct NetworkFactory {
     pub(crate) id: NodeId,
     pub(crate) peers: PeerClients,
     pub(crate) filter: TransportFilter,
-    /// The least time an AppendEntries call gets; see [`PeerNetwork::min_append_ttl`].
+    /// The least time an AppendEntries call gets; see `Link::min_append_ttl`.
     pub(crate) min_append_ttl: Duration,
     /// Told of every AppendEntries a follower answered, for lease reads.
     pub(crate) lease: Arc<ReadLease>,
@@ -44,19 +67,38 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> PeerNetwork {
         PeerNetwork {
-            id: self.id,
-            target,
-            addr: node.peer_addr.clone(),
-            client: self.peers.client(&node.peer_addr).ok(),
-            filter: self.filter.clone(),
-            min_append_ttl: self.min_append_ttl,
-            lease: self.lease.clone(),
-            append_observer: self.append_observer.clone(),
+            link: Link {
+                id: self.id,
+                target,
+                addr: node.peer_addr.clone(),
+                client: self.peers.client(&node.peer_addr).ok(),
+                filter: self.filter.clone(),
+                min_append_ttl: self.min_append_ttl,
+                lease: self.lease.clone(),
+                append_observer: self.append_observer.clone(),
+            },
+            commit_sent: None,
+            healthy: Arc::new(AtomicBool::new(false)),
+            background: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
+/// openraft's network to one peer: a replication stream, or one call of a
+/// leadership check.
 pub struct PeerNetwork {
+    link: Link,
+    /// The highest commit index this network has sent.
+    commit_sent: Option<u64>,
+    /// The last AppendEntries answered was a success (false until one is).
+    healthy: Arc<AtomicBool>,
+    /// A commit-only heartbeat is in flight in the background.
+    background: Arc<AtomicBool>,
+}
+
+/// Everything a call to one peer needs; cheap to clone into a background task.
+#[derive(Clone)]
+struct Link {
     id: NodeId,
     target: NodeId,
     addr: String,
@@ -80,12 +122,14 @@ enum Rpc {
     Snapshot,
 }
 
-impl PeerNetwork {
+type AppendResult = Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>>;
+
+impl Link {
     async fn call<Req, Resp, E>(
         &mut self,
         rpc: Rpc,
         req: &Req,
-        option: &RPCOption,
+        ttl: Duration,
     ) -> Result<Resp, RPCError<NodeId, NodeInfo, RaftError<NodeId, E>>>
     where
         Req: Serialize,
@@ -105,10 +149,6 @@ impl PeerNetwork {
             return Err(RPCError::Unreachable(Unreachable::new(&e)));
         };
         let payload = codec::encode(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let ttl = match rpc {
-            Rpc::Append => option.hard_ttl().max(self.min_append_ttl),
-            Rpc::Vote | Rpc::Snapshot => option.hard_ttl(),
-        };
         let fut = async {
             match rpc {
                 Rpc::Append => client.append_entries(payload).await,
@@ -134,16 +174,11 @@ impl PeerNetwork {
         };
         Timeout { action, id: self.id, target: self.target, timeout: ttl }
     }
-}
 
-impl RaftNetwork<TypeConfig> for PeerNetwork {
-    async fn append_entries(
-        &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
-        option: RPCOption,
-    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
+    /// One AppendEntries call; a real answer feeds the observer and the lease.
+    async fn append(&mut self, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
         let sent = Instant::now();
-        let reply = self.call(Rpc::Append, &rpc, &option).await;
+        let reply = self.call(Rpc::Append, rpc, ttl.max(self.min_append_ttl)).await;
         if let (Ok(_), Some(observe)) = (&reply, self.append_observer.get()) {
             observe(self.target, sent.elapsed());
         }
@@ -152,6 +187,34 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         if rpc.vote.is_committed() && matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
             self.lease.acked(self.target, rpc.vote.leader_id().term, sent);
         }
+        reply
+    }
+}
+
+/// A success: the follower holds what the call asked it to.
+fn succeeded(reply: &AppendResult) -> bool {
+    matches!(reply, Ok(AppendEntriesResponse::Success | AppendEntriesResponse::PartialSuccess(_)))
+}
+
+impl RaftNetwork<TypeConfig> for PeerNetwork {
+    async fn append_entries(&mut self, rpc: AppendEntriesRequest<TypeConfig>, option: RPCOption) -> AppendResult {
+        let commit = rpc.leader_commit.map(|c| c.index);
+        let new_commit = commit > self.commit_sent;
+        self.commit_sent = self.commit_sent.max(commit);
+        let commit_only = rpc.entries.is_empty() && new_commit && self.healthy.load(Ordering::Acquire);
+        if commit_only && self.background.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            let (mut link, healthy, background) = (self.link.clone(), self.healthy.clone(), self.background.clone());
+            let ttl = option.hard_ttl();
+            tokio::spawn(async move {
+                if !succeeded(&link.append(&rpc, ttl).await) {
+                    healthy.store(false, Ordering::Release);
+                }
+                background.store(false, Ordering::Release);
+            });
+            return Ok(AppendEntriesResponse::Success);
+        }
+        let reply = self.link.append(&rpc, option.hard_ttl()).await;
+        self.healthy.store(succeeded(&reply), Ordering::Release);
         reply
     }
 
@@ -163,7 +226,7 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, NodeInfo, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        self.call(Rpc::Snapshot, &rpc, &option).await
+        self.link.call(Rpc::Snapshot, &rpc, option.hard_ttl()).await
     }
 
     async fn vote(
@@ -171,6 +234,6 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
-        self.call(Rpc::Vote, &rpc, &option).await
+        self.link.call(Rpc::Vote, &rpc, option.hard_ttl()).await
     }
 }

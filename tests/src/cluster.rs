@@ -280,7 +280,21 @@ impl Cluster {
 
     /// Installs transport-filter rules on node `i` (target id -> "drop").
     pub async fn cut(&self, i: usize, targets: &[u64]) {
-        let rules: serde_json::Map<String, Value> = targets.iter().map(|t| (t.to_string(), json!("drop"))).collect();
+        self.filter(i, targets, json!("drop")).await;
+    }
+
+    /// Holds back every message node `i` sends to `targets` by `ms`.
+    pub async fn delay(&self, i: usize, targets: &[u64], ms: u64) {
+        self.filter(i, targets, json!({"delay": {"ms": ms}})).await;
+    }
+
+    /// Removes node `i`'s transport-filter rules.
+    pub async fn heal(&self, i: usize) {
+        self.filter(i, &[], Value::Null).await;
+    }
+
+    async fn filter(&self, i: usize, targets: &[u64], rule: Value) {
+        let rules: serde_json::Map<String, Value> = targets.iter().map(|t| (t.to_string(), rule.clone())).collect();
         let r = self
             .client
             .call(Method::PUT, &self.url(i, "/api/v1/debug/transport-filter"), Some(&self.admin), Some(&json!({"rules": rules})), &[])

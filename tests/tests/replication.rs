@@ -134,3 +134,35 @@ async fn sigkill_of_the_leader_loses_no_acknowledged_job_and_a_new_leader_takes_
     }
     c.wait_for_converged().await;
 }
+
+/// A heartbeat that only carries a new commit index goes in the background
+/// (`cluster/src/network.rs`), so the next entry does not wait for it. With
+/// every message the leader sends held back by `HELD_MS`, one client's
+/// back-to-back writes at the leader each take about one held-back round trip;
+/// they took two when the next entry waited for the heartbeat carrying the
+/// last one's commit index. The figure checked is a ratio to the injected
+/// delay, which dwarfs the machine's own latency. Heartbeats are 500 ms apart,
+/// so the timer's own heartbeats (still awaited) rarely hold up a write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_writes_pay_one_held_back_round_trip_not_two() {
+    const HELD_MS: u64 = 60;
+    let config_yaml = "raft:\n  heartbeat_ms: 500\n  election_timeout_min_ms: 2000\n  election_timeout_max_ms: 4000\n";
+    let c = Cluster::start(ClusterOptions { config_yaml: config_yaml.into(), ..Default::default() }).await;
+    let leader = c.wait_for_leader().await;
+    let at = c.index_of(leader);
+    let tenant = c.must_create_tenant(at, "acme").await;
+    let followers: Vec<u64> = c.nodes.iter().map(|n| n.spec.id).filter(|id| *id != leader).collect();
+    c.delay(at, &followers, HELD_MS).await;
+    let mut took = Vec::new();
+    for i in 0..15 {
+        let start = Instant::now();
+        let r = c.submit(at, tenant, &format!("back-to-back-{i}")).await.expect("submit");
+        assert_eq!(r.status, 201, "submit {i}: {}", r.json);
+        took.push(start.elapsed());
+    }
+    c.heal(at).await;
+    took.sort();
+    let ratio = took[took.len() / 2].as_secs_f64() * 1000.0 / HELD_MS as f64;
+    println!("15 writes with the leader's messages held back {HELD_MS} ms: median {:?} ({ratio:.2}x the delay), min {:?}, max {:?}", took[7], took[0], took[14]);
+    assert!(ratio < 1.5, "a write took {ratio:.2}x the held-back delay (median of 15): the next entry waited for the commit heartbeat");
+}
