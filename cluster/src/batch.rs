@@ -99,6 +99,14 @@ impl Batcher {
 }
 
 impl ClusterNode {
+    /// Whether `command` goes through the batcher: batching is on
+    /// (`max_batch` above 1), the command may share an entry (a forwarded
+    /// batch may), and the cluster version allows batches.
+    pub(crate) fn joins_batches(&self, command: &Command) -> bool {
+        let joins = matches!(command, Command::Batch(_)) || command.batchable();
+        self.inner.config.max_batch > 1 && joins && self.cluster_version() >= hodei_domain::BATCH_AND_VERSION_GATE
+    }
+
     /// Commits `command` as part of whatever batch it joins.
     pub(crate) async fn write_batched(&self, command: Command, deadline: Instant) -> Result<Written, ClusterError> {
         self.enqueue(command, deadline, false).await
@@ -108,8 +116,7 @@ impl ClusterNode {
     /// forwarded, in the leader's next batch. Refused as unavailable (safe to
     /// route again) if this node no longer leads when its batch is proposed.
     pub(crate) async fn write_forwarded(&self, command: Command, deadline: Instant) -> Result<Written, ClusterError> {
-        let joins = matches!(command, Command::Batch(_)) || command.batchable();
-        if self.inner.config.max_batch > 1 && joins && self.cluster_version() >= hodei_domain::BATCH_AND_VERSION_GATE {
+        if self.joins_batches(&command) {
             return self.enqueue(command, deadline, true).await;
         }
         self.write_as_leader(command, deadline).await

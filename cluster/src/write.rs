@@ -34,7 +34,7 @@ impl ClusterNode {
     pub async fn write(&self, command: Command) -> Result<Written, ClusterError> {
         self.check_version_gate(&command)?;
         let deadline = Instant::now() + self.inner.config.write_timeout;
-        if self.inner.config.max_batch > 1 && command.batchable() && self.cluster_version() >= hodei_domain::BATCH_AND_VERSION_GATE {
+        if self.joins_batches(&command) {
             return self.write_batched(command, deadline).await;
         }
         self.write_routed(command, deadline).await
