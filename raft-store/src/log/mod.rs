@@ -95,7 +95,11 @@ impl LogStore {
         let decoded = record::decode_file(&bytes).map_err(|e| io_err(ErrorVerb::Read, std::io::Error::other(e.to_string())))?;
         let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
         if decoded.valid_len < bytes.len() || bytes.len() < record::HEADER_LEN {
-            tracing::warn!(cut = bytes.len() - decoded.valid_len, "cutting a torn tail off the raft log");
+            if bytes.is_empty() {
+                tracing::info!(path = %path.display(), "starting a new raft log");
+            } else {
+                tracing::warn!(cut = bytes.len() - decoded.valid_len, "cutting a torn tail off the raft log");
+            }
             file.set_len(decoded.valid_len as u64).map_err(|e| io_err(ErrorVerb::Write, e))?;
             if decoded.valid_len == 0 {
                 file.write_all(&record::header()).map_err(|e| io_err(ErrorVerb::Write, e))?;
