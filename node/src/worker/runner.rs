@@ -5,9 +5,7 @@
 //! time, CPU time and peak memory come from `wait4(2)`.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -65,41 +63,15 @@ pub async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>) -> RunResult 
         Ok(f) => f,
         Err(e) => return failed(format!("output file {}: {e}", spec.output.display())),
     };
-    let err = match out.try_clone() {
-        Ok(f) => f,
-        Err(e) => return failed(e.to_string()),
-    };
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))
-        .envs(&spec.env)
-        .current_dir(&spec.work_dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    let limit = address_space_limit(spec.memory_mb);
-    // SAFETY: only async-signal-safe calls (setpgid, setrlimit) between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setpgid(0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let as_limit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-            libc::setrlimit(libc::RLIMIT_AS, &as_limit);
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-            Ok(())
-        });
-    }
-    let child = match cmd.spawn() {
-        Ok(c) => c,
+    let mut env = vec![("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))];
+    env.retain(|(k, _)| !spec.env.contains_key(k));
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let job = spawn::Job { program, args, env: &env, work_dir: &spec.work_dir, output: &out, address_space: address_space_limit(spec.memory_mb) };
+    let pid = match spawn::spawn(&job) {
+        Ok(pid) => pid,
         Err(e) => return failed(format!("cannot start {program:?}: {e}")),
     };
-    let pid = child.id() as libc::pid_t;
-    // Dropping a std Child neither kills nor reaps it: wait4 below reaps it, and
-    // reports its resource usage, which std's wait does not.
-    drop(child);
+    drop(out);
     let waiter = tokio::task::spawn_blocking(move || wait4(pid));
     tokio::pin!(waiter);
     let deadline = spec.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -174,6 +146,8 @@ pub fn tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
     f.read_to_end(&mut buf)?;
     Ok(buf)
 }
+
+mod spawn;
 
 #[cfg(test)]
 mod tests;

@@ -73,3 +73,56 @@ async fn a_missing_program_is_reported_not_panicked() {
     assert_eq!(r.ending, Ending::SpawnFailed);
     assert!(r.error.unwrap().contains("cannot start"));
 }
+
+#[tokio::test]
+async fn the_job_leads_its_own_group_with_its_limits_and_default_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let script = "echo pid $$; echo pgrp $(cut -d' ' -f5 /proc/$$/stat); echo as $(ulimit -v); echo core $(ulimit -c); grep -E '^Sig(Blk|Ign)' /proc/self/status";
+    let r = run(spec(&dir, &["sh", "-c", script]), rx).await;
+    assert_eq!(r.ending, Ending::Exited(0), "{r:?}");
+    let out = String::from_utf8(tail(&dir.path().join("out.log"), 4096).unwrap()).unwrap();
+    let field = |name: &str| out.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("no {name} in {out:?}")).trim().to_string();
+    assert_eq!(field("pgrp "), field("pid "), "the job must lead a process group of its own: {out}");
+    assert_eq!(field("as "), (address_space_limit(256) / 1024).to_string(), "{out}");
+    assert_eq!(field("core "), "0", "{out}");
+    assert_eq!(u64::from_str_radix(&field("SigBlk:"), 16).unwrap(), 0, "no signal may stay blocked: {out}");
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(u64::from_str_radix(&field("SigIgn:"), 16).unwrap() & sigpipe, 0, "SIGPIPE must be back to its default: {out}");
+}
+
+#[tokio::test]
+async fn the_program_is_looked_up_in_the_jobs_own_path_as_execvp_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    for (d, mode) in [(&first, 0o644), (&second, 0o755)] {
+        std::fs::create_dir_all(d).unwrap();
+        let p = d.join("hello-job");
+        std::fs::write(&p, format!("#!/bin/sh\necho from {}\n", d.display())).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let mut s = spec(&dir, &["hello-job"]);
+    s.env.insert("PATH".into(), format!("{}:{}:/usr/bin:/bin", first.display(), second.display()));
+    let (_tx, rx) = watch::channel(false);
+    let r = run(s, rx).await;
+    assert_eq!(r.ending, Ending::Exited(0), "a candidate that is not executable is passed over: {r:?}");
+    let out = String::from_utf8(tail(&dir.path().join("out.log"), 1024).unwrap()).unwrap();
+    assert_eq!(out.trim(), format!("from {}", second.display()));
+
+    let mut s = spec(&dir, &["hello-job"]);
+    s.env.insert("PATH".into(), first.display().to_string());
+    let (_tx, rx) = watch::channel(false);
+    let r = run(s, rx).await;
+    assert_eq!(r.ending, Ending::SpawnFailed);
+    assert!(r.error.as_deref().unwrap().contains("Permission denied"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_nul_byte_in_an_argument_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tx, rx) = watch::channel(false);
+    let r = run(spec(&dir, &["echo", "a\0b"]), rx).await;
+    assert_eq!(r.ending, Ending::SpawnFailed);
+    assert!(r.error.as_deref().unwrap().contains("NUL"), "{r:?}");
+}
