@@ -3,6 +3,9 @@
 //! limits where the OS allows (rlimits), output to a file, a timeout, and
 //! cancellation by SIGTERM then SIGKILL after a grace period. The exit status, run
 //! time, CPU time and peak memory come from `wait4(2)`.
+//!
+//! - `spawn`: starting the process without forking the worker
+//! - `reap`: waiting for its end without a thread per job
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -72,13 +75,13 @@ pub async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>) -> RunResult 
         Err(e) => return failed(format!("cannot start {program:?}: {e}")),
     };
     drop(out);
-    let waiter = tokio::task::spawn_blocking(move || wait4(pid));
+    let waiter = reap::wait(pid);
     tokio::pin!(waiter);
     let deadline = spec.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut stopped: Option<Ending> = None;
     let status = loop {
         tokio::select! {
-            res = &mut waiter => break res.unwrap_or(Err(std::io::Error::other("waiter panicked"))),
+            res = &mut waiter => break res,
             _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } }, if stopped.is_none() => {
                 stopped = Some(Ending::TimedOut);
                 stop_group(pid, spec.grace);
@@ -110,22 +113,6 @@ fn tv_ms(tv: libc::timeval) -> u64 {
     (tv.tv_sec.max(0) as u64) * 1000 + (tv.tv_usec.max(0) as u64) / 1000
 }
 
-fn wait4(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            return Ok((status, usage));
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 /// SIGTERM to the whole group now, SIGKILL after `grace` if anything is left.
 fn stop_group(pid: libc::pid_t, grace: Duration) {
     // SAFETY: signals to the process group we created for this job.
@@ -147,6 +134,7 @@ pub fn tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+mod reap;
 mod spawn;
 
 #[cfg(test)]

@@ -126,3 +126,32 @@ async fn a_nul_byte_in_an_argument_is_refused_before_anything_starts() {
     assert_eq!(r.ending, Ending::SpawnFailed);
     assert!(r.error.as_deref().unwrap().contains("NUL"), "{r:?}");
 }
+
+/// Tokio's blocking pool stops at 512 threads, so jobs must not each hold one
+/// while they run: with more long jobs than that running, a short job's end
+/// is still seen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_job_ends_promptly_beside_more_long_jobs_than_the_blocking_pool_has_threads() {
+    const LONG: usize = 520;
+    let dir = tempfile::tempdir().unwrap();
+    let (stop, cancel) = watch::channel(false);
+    let mut long = Vec::new();
+    for i in 0..LONG {
+        let mut s = spec(&dir, &["sh", "-c", "echo up; exec sleep 60"]);
+        s.output = dir.path().join(format!("long-{i}.log"));
+        long.push(tokio::spawn(run(s, cancel.clone())));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for i in 0..LONG {
+        while !std::fs::read_to_string(dir.path().join(format!("long-{i}.log"))).unwrap_or_default().contains("up") {
+            assert!(Instant::now() < deadline, "long job {i} never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let short = tokio::time::timeout(Duration::from_secs(10), run(spec(&dir, &["true"]), cancel.clone())).await;
+    stop.send(true).unwrap();
+    for j in long {
+        assert_eq!(j.await.unwrap().ending, Ending::Cancelled);
+    }
+    assert_eq!(short.expect("the short job's end was not seen within 10 s").ending, Ending::Exited(0));
+}
