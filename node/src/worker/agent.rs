@@ -6,7 +6,6 @@
 //! finish and are reported, then the agent deregisters and exits 0.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use tonic::Request;
 use hodei_proto::v1 as pb;
 use hodei_proto::v1::worker_service_client::WorkerServiceClient;
 
+use super::retention::{job_dir, log_path, Retention};
 use super::runner::{self, Ending, RunSpec};
 use super::WorkerArgs;
 
@@ -48,6 +48,7 @@ struct Agent {
     /// dropped when a call through it fails: a job's start and finish reports
     /// do not each pay a TCP and HTTP/2 handshake.
     report_clients: Mutex<HashMap<String, Client>>,
+    retention: Retention,
 }
 
 fn authed<T>(agent: &Agent, msg: T) -> Request<T> {
@@ -68,6 +69,7 @@ async fn connect(endpoint: &str) -> Option<Client> {
 
 pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.work_dir)?;
+    let retention = Retention::open(&args.work_dir, args.keep_finished_jobs)?;
     let token = args.token.clone();
     let (draining, _) = watch::channel(false);
     let (drain_confirmed, _) = watch::channel(false);
@@ -86,6 +88,7 @@ pub async fn run(args: WorkerArgs, logs_addr: String) -> anyhow::Result<()> {
         drain_confirmed,
         logs_addr,
         report_clients: Default::default(),
+        retention,
     });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut asked = agent.draining.subscribe();
@@ -283,10 +286,11 @@ async fn execute(agent: Arc<Agent>, worker_id: u64, a: pb::Assignment) {
     })
     .await;
     if accepted.is_some_and(|r| r.accepted) {
+        agent.retention.started(a.job_id);
         let spec = RunSpec {
             command: a.command.clone(),
             env: a.env.clone().into_iter().collect(),
-            work_dir: agent.args.work_dir.join(format!("job-{}", a.job_id)),
+            work_dir: job_dir(&agent.args.work_dir, a.job_id),
             output: log_path(&agent.args.work_dir, a.job_id),
             timeout: a.timeout_s.map(Duration::from_secs),
             memory_mb: a.memory_mb,
@@ -319,6 +323,7 @@ async fn execute(agent: Arc<Agent>, worker_id: u64, a: pb::Assignment) {
         if let Some(r) = reply.filter(|r| !r.accepted) {
             tracing::warn!(job_id = a.job_id, reason = %r.reason, "finish report refused");
         }
+        agent.retention.finished(a.job_id).await;
     } else {
         tracing::warn!(job_id = a.job_id, "start refused; not running it");
     }
@@ -354,8 +359,4 @@ async fn report_client(agent: &Agent, endpoint: &str) -> Option<Client> {
     let c = connect(endpoint).await?;
     agent.report_clients.lock().unwrap_or_else(|e| e.into_inner()).insert(endpoint.to_string(), c.clone());
     Some(c)
-}
-
-pub fn log_path(work_dir: &std::path::Path, job_id: u64) -> PathBuf {
-    work_dir.join(format!("job-{job_id}.log"))
 }

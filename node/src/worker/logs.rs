@@ -19,7 +19,7 @@ struct TailQuery {
 
 async fn job_log(State(dir): State<PathBuf>, Path(job_id): Path<u64>, Query(q): Query<TailQuery>) -> Result<Vec<u8>, (StatusCode, String)> {
     let bytes = q.tail.unwrap_or(64 * 1024).min(MAX_TAIL);
-    super::runner::tail(&super::agent::log_path(&dir, job_id), bytes).map_err(|e| match e.kind() {
+    super::runner::tail(&super::retention::log_path(&dir, job_id), bytes).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => (StatusCode::NOT_FOUND, format!("no output for job {job_id} here")),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })

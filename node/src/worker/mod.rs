@@ -3,9 +3,11 @@
 //! - [`agent`]: register, heartbeat, follow assignments, run, report, drain.
 //! - [`runner`]: one job as an OS process, with limits, timeout, cancel and usage.
 //! - [`logs`]: the agent's small HTTP server for job output.
+//! - [`retention`]: which finished jobs' work dirs and output stay on disk.
 
 pub mod agent;
 pub mod logs;
+pub mod retention;
 pub mod runner;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,10 @@ pub struct WorkerArgs {
     /// How often to renew the lease.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub heartbeat: Duration,
+    /// Finished jobs whose work dir and output stay on disk; older ones are
+    /// deleted, oldest first (0 deletes each as soon as it is reported).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub keep_finished_jobs: usize,
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
