@@ -8,7 +8,10 @@
 //!   to the last committed finish, so it includes dispatch, the process run
 //!   and the report, end to end;
 //! - submit-to-start latency (`started_at_ms - submitted_at_ms`) and run time;
-//! - submits per second and their errors as the clients saw them.
+//! - submits per second and their errors as the clients saw them;
+//! - CPU per job from the submits until the last job finished (`/proc`):
+//!   the jobs' processes (reaped by the workers), the workers, the nodes and
+//!   this bench, and how busy the whole machine was.
 //!
 //! Each job is a real process: the ceiling is partly fork/exec on this
 //! machine, which the report states next to the figures.
@@ -21,6 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{DispatchArgs, TargetArgs};
+use super::cpu;
 use super::local::{with_three_nodes, LocalCluster};
 use super::stats::{round3, BenchReport};
 use super::submit::{create_tenants, submit_count, Counted};
@@ -42,6 +46,38 @@ pub struct DispatchReport {
     pub completed_per_s: f64,
     pub submit_to_start_ms: Percentiles,
     pub run_ms: Percentiles,
+    /// None where `/proc` cannot be read.
+    pub cpu: Option<CpuPerJob>,
+}
+
+/// Milliseconds of CPU per finished job, over the window from the first
+/// submit to the moment every job had finished.
+#[derive(Debug, Serialize)]
+pub struct CpuPerJob {
+    pub window_s: f64,
+    pub machine_busy_pct: Option<f64>,
+    pub jobs_ms: f64,
+    pub workers_ms: f64,
+    pub nodes_ms: f64,
+    pub bench_ms: f64,
+}
+
+/// Splits what the processes used (nodes first, then workers, then this
+/// bench, as `pids` lists them) over `finished` jobs.
+fn cpu_per_job(a: &cpu::Snapshot, b: &cpu::Snapshot, nodes: usize, workers: usize, finished: f64) -> Option<CpuPerJob> {
+    let (used, window_s, busy) = cpu::between(a, b);
+    let used: Vec<cpu::ProcessCpu> = used.into_iter().collect::<Option<_>>()?;
+    let per_job = |s: f64| round3(1000.0 * s / finished.max(1.0));
+    let (node_cpu, rest) = used.split_at(nodes);
+    let (worker_cpu, bench_cpu) = rest.split_at(workers);
+    Some(CpuPerJob {
+        window_s: round3(window_s),
+        machine_busy_pct: busy.map(|b| round3(100.0 * b)),
+        jobs_ms: per_job(worker_cpu.iter().map(|c| c.reaped_s).sum()),
+        workers_ms: per_job(worker_cpu.iter().map(|c| c.own_s).sum()),
+        nodes_ms: per_job(node_cpu.iter().map(|c| c.own_s).sum()),
+        bench_ms: per_job(bench_cpu.iter().map(|c| c.own_s).sum()),
+    })
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -99,6 +135,10 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let node_pids: Vec<u32> = cluster.nodes.iter().filter_map(|n| n.pid()).collect();
+    let worker_pids = cluster.worker_pids();
+    let pids: Vec<u32> = node_pids.iter().chain(&worker_pids).copied().chain([std::process::id()]).collect();
+    let before = cpu::snapshot(&pids);
     let (submitted, errors, submit_s) = submit_all(args, client, &tenants, cluster).await;
     eprintln!("submitted {submitted} jobs in {submit_s:.1} s; waiting for them to finish");
     let deadline = Instant::now() + args.drain_timeout;
@@ -112,6 +152,7 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
         anyhow::ensure!(Instant::now() < deadline, "{queued} jobs still queued and {running} running {:?} after the last submit", args.drain_timeout);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let after = cpu::snapshot(&pids);
 
     let jobs = all_jobs(cluster, &tenants).await?;
     let mut states = BTreeMap::new();
@@ -138,6 +179,7 @@ async fn run(args: &DispatchArgs, cluster: &mut LocalCluster) -> anyhow::Result<
         completed_per_s: round3(if span_s > 0.0 { finished / span_s } else { 0.0 }),
         submit_to_start_ms: Percentiles::of(waits),
         run_ms: Percentiles::of(runs),
+        cpu: cpu_per_job(&before, &after, node_pids.len(), worker_pids.len(), finished),
     })
 }
 
@@ -190,6 +232,13 @@ impl BenchReport for DispatchReport {
         s += &format!("  completed         {:.0} jobs/s over {:.2} s (first committed submit to last committed finish)\n", self.completed_per_s, self.span_s);
         s += &format!("  submit to start   {}\n", p(&self.submit_to_start_ms));
         s += &format!("  run (start to finish report) {}\n", p(&self.run_ms));
+        if let Some(c) = &self.cpu {
+            let busy = c.machine_busy_pct.map_or(String::new(), |b| format!(", machine {b:.0} % busy"));
+            s += &format!(
+                "  CPU per job       jobs' processes {:.2} ms, workers {:.2} ms, nodes {:.2} ms, bench {:.2} ms (/proc, over {:.1} s{busy})\n",
+                c.jobs_ms, c.workers_ms, c.nodes_ms, c.bench_ms, c.window_s
+            );
+        }
         s
     }
 }

@@ -37,6 +37,13 @@ impl LocalNode {
     }
 }
 
+impl LocalCluster {
+    /// Process ids of the workers started with [`LocalCluster::spawn_worker`].
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.workers.iter().map(Child::id).collect()
+    }
+}
+
 /// Starts 3 nodes under `data_dir`, or under a new temp folder named after
 /// the bench `what`, and runs `body` on them. The nodes stop when `body` is
 /// done with the cluster; a temp folder is removed after a run that succeeded

@@ -8,10 +8,12 @@
 //! - [`submit`], [`read`]: the Hodei workloads.
 //! - [`failover`] with [`local`]: leader kills against a cluster it starts itself.
 //! - [`dispatch`]: no-op jobs through real workers, on a cluster it starts itself.
+//! - [`cpu`]: CPU time of the processes a bench started, from `/proc`.
 //! - [`scale`]: a million queued jobs: memory per node, snapshot, restore, restart.
 //! - [`etcd`]: KV Put and Range against etcd (hidden subcommands).
 
 pub mod args;
+pub mod cpu;
 pub mod dispatch;
 pub mod etcd;
 pub mod failover;
