@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -151,7 +152,12 @@ fn recycle(work_dir: &Path, job: u64, n: u64) -> bool {
             let entry = entry?;
             gone(if entry.file_type()?.is_dir() { std::fs::remove_dir_all(entry.path()) } else { std::fs::remove_file(entry.path()) })?;
         }
-        std::fs::OpenOptions::new().write(true).open(&log)?.set_len(0)?;
+        let log_file = std::fs::OpenOptions::new().write(true).open(&log)?;
+        log_file.set_len(0)?;
+        // A job may have changed its directory's or log's mode: the next one
+        // gets them as a fresh start would (under the usual umask 022).
+        log_file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
         std::fs::rename(&dir, spare_dir(work_dir, n))?;
         std::fs::rename(&log, spare_log(work_dir, n))
     };
@@ -182,6 +188,9 @@ mod tests {
         std::fs::create_dir_all(job_dir(dir, job).join("sub")).unwrap();
         std::fs::write(job_dir(dir, job).join("sub/out"), b"x").unwrap();
         std::fs::write(log_path(dir, job), b"output").unwrap();
+        // As a job may leave them.
+        std::fs::set_permissions(job_dir(dir, job), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(log_path(dir, job), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 
     /// What is on disk, spares aside.
@@ -262,6 +271,8 @@ mod tests {
         assert_eq!(ino(log_path(dir.path(), 3)), old_log);
         assert_eq!(std::fs::read_dir(job_dir(dir.path(), 3)).unwrap().count(), 0, "the directory comes empty");
         assert_eq!(std::fs::metadata(log_path(dir.path(), 3)).unwrap().len(), 0, "the log comes empty");
+        let mode = |p: PathBuf| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!((mode(job_dir(dir.path(), 3)), mode(log_path(dir.path(), 3))), (0o755, 0o644), "a mode the old job set does not carry over");
         assert_eq!(spares(dir.path()), 0);
 
         r.started(4);
