@@ -13,8 +13,8 @@
 //!   the jobs' processes (reaped by the workers), the workers, the nodes and
 //!   this bench, and how busy the whole machine was.
 //!
-//! Each job is a real process: the ceiling is partly fork/exec on this
-//! machine, which the report states next to the figures.
+//! Each job is a real process: the ceiling is partly what starting a process
+//! costs on this machine, which the CPU split shows next to the figures.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -62,8 +62,8 @@ pub struct CpuPerJob {
     pub bench_ms: f64,
 }
 
-/// Splits what the processes used (nodes first, then workers, then this
-/// bench, as `pids` lists them) over `finished` jobs.
+/// Splits what the processes of the snapshots used (the `nodes` first, then
+/// the `workers`, then this bench) over `finished` jobs.
 fn cpu_per_job(a: &cpu::Snapshot, b: &cpu::Snapshot, nodes: usize, workers: usize, finished: f64) -> Option<CpuPerJob> {
     let (used, window_s, busy) = cpu::between(a, b);
     let used: Vec<cpu::ProcessCpu> = used.into_iter().collect::<Option<_>>()?;

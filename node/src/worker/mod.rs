@@ -51,7 +51,7 @@ pub struct WorkerArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub heartbeat: Duration,
     /// Finished jobs whose work dir and output stay on disk; older ones are
-    /// deleted, oldest first (0 deletes each as soon as it is reported).
+    /// cleared away, oldest first (0 clears each as soon as it is reported).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub keep_finished_jobs: usize,
 }

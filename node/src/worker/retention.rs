@@ -107,7 +107,8 @@ impl Retention {
     }
 
     /// `job` finished and was reported: it joins the kept ones, and the
-    /// oldest beyond `--keep-finished-jobs` are deleted off the runtime.
+    /// oldest beyond `--keep-finished-jobs` become spares or, beyond
+    /// `MAX_SPARES`, are deleted, off the runtime.
     pub async fn finished(&self, job: u64) {
         let evicted = self.push([job]);
         if evicted.is_empty() {
