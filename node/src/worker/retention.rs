@@ -65,6 +65,18 @@ fn gone(r: io::Result<()>) -> io::Result<()> {
     r.or_else(|e| if e.kind() == io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
 }
 
+/// Deletes a directory entry, a directory with all it holds or a file.
+fn remove_entry(entry: &std::fs::DirEntry) -> io::Result<()> {
+    gone(if entry.file_type()?.is_dir() { std::fs::remove_dir_all(entry.path()) } else { std::fs::remove_file(entry.path()) })
+}
+
+/// Deletes what there is of spare `n`, as best it can: a spare left behind
+/// is deleted at the worker's next start.
+fn remove_spare(work_dir: &Path, n: u64) {
+    let _ = gone(std::fs::remove_dir_all(spare_dir(work_dir, n)));
+    let _ = gone(std::fs::remove_file(spare_log(work_dir, n)));
+}
+
 impl Retention {
     /// Takes stock of `work_dir` and deletes what is beyond `keep` already.
     pub fn open(work_dir: &Path, keep: usize) -> io::Result<Retention> {
@@ -75,7 +87,7 @@ impl Retention {
             if let Some(id) = job_of(&name) {
                 found.insert(id);
             } else if name.starts_with(".spare-") {
-                gone(if entry.file_type()?.is_dir() { std::fs::remove_dir_all(entry.path()) } else { std::fs::remove_file(entry.path()) })?;
+                remove_entry(&entry)?;
             }
         }
         let r = Retention { work_dir: work_dir.to_path_buf(), keep, finished: Mutex::new(VecDeque::new()), spares: Mutex::new((Vec::new(), 0)) };
@@ -101,8 +113,7 @@ impl Retention {
         if let Err(e) = moved {
             // The runner creates what is missing; drop what is left of the spare.
             tracing::warn!(job_id = job, error = %e, "cannot reuse a spare job directory");
-            let _ = gone(std::fs::remove_dir_all(spare_dir(&self.work_dir, n)));
-            let _ = gone(std::fs::remove_file(spare_log(&self.work_dir, n)));
+            remove_spare(&self.work_dir, n);
         }
     }
 
@@ -151,7 +162,7 @@ fn recycle(work_dir: &Path, job: u64, n: u64) -> bool {
     let emptied = || -> io::Result<()> {
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            gone(if entry.file_type()?.is_dir() { std::fs::remove_dir_all(entry.path()) } else { std::fs::remove_file(entry.path()) })?;
+            remove_entry(&entry)?;
         }
         let log_file = std::fs::OpenOptions::new().write(true).open(&log)?;
         log_file.set_len(0)?;
@@ -166,8 +177,7 @@ fn recycle(work_dir: &Path, job: u64, n: u64) -> bool {
         Ok(()) => true,
         Err(_) => {
             remove(work_dir, &[job]);
-            let _ = gone(std::fs::remove_dir_all(spare_dir(work_dir, n)));
-            let _ = gone(std::fs::remove_file(spare_log(work_dir, n)));
+            remove_spare(work_dir, n);
             false
         }
     }

@@ -66,9 +66,12 @@ pub async fn run(spec: RunSpec, mut cancel: watch::Receiver<bool>) -> RunResult 
         Ok(f) => f,
         Err(e) => return failed(format!("output file {}: {e}", spec.output.display())),
     };
-    let mut env = vec![("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))];
-    env.retain(|(k, _)| !spec.env.contains_key(k));
-    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // The worker's own PATH, unless the job sets one, then the job's variables.
+    let inherited = ("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()));
+    let env: Vec<_> = std::iter::once(inherited)
+        .filter(|(k, _)| !spec.env.contains_key(k))
+        .chain(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
     let job = spawn::Job { program, args, env: &env, work_dir: &spec.work_dir, output: &out, address_space: address_space_limit(spec.memory_mb) };
     let pid = match spawn::spawn(&job) {
         Ok(pid) => pid,

@@ -119,6 +119,27 @@ async fn the_program_is_looked_up_in_the_jobs_own_path_as_execvp_does() {
 }
 
 #[tokio::test]
+async fn a_job_has_one_path_the_workers_unless_it_sets_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    // The environment as execve passed it (a shell would merge duplicates).
+    let script = "tr '\\0' '\\n' < /proc/$$/environ | grep -c '^PATH='; echo \"$PATH\"";
+    let (_tx, rx) = watch::channel(false);
+    let r = run(spec(&dir, &["/bin/sh", "-c", script]), rx).await;
+    assert_eq!(r.ending, Ending::Exited(0), "{r:?}");
+    let out = String::from_utf8(tail(&dir.path().join("out.log"), 4096).unwrap()).unwrap();
+    assert_eq!(out, format!("1\n{}\n", std::env::var("PATH").unwrap()), "the worker's PATH, once");
+
+    let mut s = spec(&dir, &["/bin/sh", "-c", script]);
+    s.output = dir.path().join("own.log");
+    s.env.insert("PATH".into(), "/usr/bin:/bin:/job/own".into());
+    let (_tx, rx) = watch::channel(false);
+    let r = run(s, rx).await;
+    assert_eq!(r.ending, Ending::Exited(0), "{r:?}");
+    let out = String::from_utf8(tail(&dir.path().join("own.log"), 4096).unwrap()).unwrap();
+    assert_eq!(out, "1\n/usr/bin:/bin:/job/own\n", "the job's own PATH, once");
+}
+
+#[tokio::test]
 async fn a_nul_byte_in_an_argument_is_refused_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();
     let (_tx, rx) = watch::channel(false);
