@@ -55,14 +55,14 @@ fn records() -> Vec<Record> {
 }
 
 #[test]
-fn wal_v1_bytes_are_stable_and_decode() {
+fn wal_v2_bytes_are_stable_and_decode() {
     let mut bytes = record::header().to_vec();
     for r in records() {
         record::encode(&r, &mut bytes);
     }
-    check("wal-v1.bin", &bytes);
-    let decoded = record::decode_file(&std::fs::read(golden("wal-v1.bin")).unwrap()).unwrap();
-    assert_eq!(decoded.records, records());
+    check("wal-v2.bin", &bytes);
+    let decoded = record::decode_file(&std::fs::read(golden("wal-v2.bin")).unwrap()).unwrap();
+    assert_eq!((decoded.records, decoded.version, decoded.valid_len, decoded.torn), (records(), 2, bytes.len(), false));
     // Appends encode entries borrowed; the bytes must be the owned record's.
     let mut borrowed = record::header().to_vec();
     for r in records() {
@@ -72,6 +72,22 @@ fn wal_v1_bytes_are_stable_and_decode() {
         }
     }
     assert_eq!(borrowed, bytes, "encode_entry and encode(Record::Entry) differ");
+    // Space allocated ahead reads as zeros: the same records, nothing to cut.
+    let mut allocated = bytes.clone();
+    allocated.resize(bytes.len() + 4096, 0);
+    let decoded = record::decode_file(&allocated).unwrap();
+    assert_eq!((decoded.records, decoded.valid_len, decoded.torn), (records(), bytes.len(), false));
+}
+
+#[test]
+fn wal_v1_files_still_decode() {
+    // Written by the builds before format 2; its records are format 2's.
+    let v1 = std::fs::read(golden("wal-v1.bin")).unwrap();
+    assert_eq!(&v1[8..12], &1u32.to_le_bytes());
+    let decoded = record::decode_file(&v1).unwrap();
+    assert_eq!((decoded.records, decoded.version, decoded.valid_len, decoded.torn), (records(), 1, v1.len(), false));
+    let v2 = std::fs::read(golden("wal-v2.bin")).unwrap();
+    assert_eq!(v1[12..], v2[12..], "the records themselves did not change");
 }
 
 fn tenant_state() -> State {

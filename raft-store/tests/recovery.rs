@@ -2,24 +2,16 @@
 //! prefix survives; corruption before the tail is a loud error; a snapshot plus
 //! the log rebuilds the state.
 
+mod support;
+
 use std::io::Write;
 
-use hodei_domain::command::CreateTenant;
-use hodei_domain::{Command, Proposal};
+use hodei_domain::Command;
 use hodei_raft_store::log::record::{self, Record};
-use hodei_raft_store::{Entry, LogId, LogStore, StateMachineStore, Vote};
+use hodei_raft_store::{LogId, LogStore, StateMachineStore, Vote};
 use openraft::storage::{RaftLogReader, RaftLogStorage, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{CommittedLeaderId, EntryPayload};
-
-fn entry(index: u64, name: &str) -> Entry {
-    Entry {
-        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Proposal {
-            at_ms: 1_700_000_000_000 + index,
-            command: Command::CreateTenant(CreateTenant { name: name.into(), email: format!("{name}@x.io"), quota: None }),
-        }),
-    }
-}
+use support::{entry, indexes};
 
 /// Writes a WAL file with a vote and `n` entries, exactly as the writer would.
 fn write_wal(dir: &std::path::Path, n: u64) -> Vec<u8> {
@@ -31,10 +23,6 @@ fn write_wal(dir: &std::path::Path, n: u64) -> Vec<u8> {
     std::fs::create_dir_all(dir.join("raft")).unwrap();
     std::fs::write(dir.join("raft/wal"), &bytes).unwrap();
     bytes
-}
-
-async fn indexes(log: &mut LogStore) -> Vec<u64> {
-    log.try_get_log_entries(0..).await.unwrap().iter().map(|e| e.log_id.index).collect()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 pub mod record;
 mod writer;
 
-pub use writer::{RoundObserver, WriteRound};
+pub use writer::{RoundObserver, WriteRound, ALLOCATE_STEP};
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -93,18 +93,9 @@ impl LogStore {
             Err(e) => return Err(io_err(ErrorVerb::Read, e)),
         };
         let decoded = record::decode_file(&bytes).map_err(|e| io_err(ErrorVerb::Read, std::io::Error::other(e.to_string())))?;
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
-        if decoded.valid_len < bytes.len() || bytes.len() < record::HEADER_LEN {
-            if bytes.is_empty() {
-                tracing::info!(path = %path.display(), "starting a new raft log");
-            } else {
-                tracing::warn!(cut = bytes.len() - decoded.valid_len, "cutting a torn tail off the raft log");
-            }
-            file.set_len(decoded.valid_len as u64).map_err(|e| io_err(ErrorVerb::Write, e))?;
-            if decoded.valid_len == 0 {
-                file.write_all(&record::header()).map_err(|e| io_err(ErrorVerb::Write, e))?;
-            }
-            file.sync_all().map_err(|e| io_err(ErrorVerb::Write, e))?;
+        let mut file = OpenOptions::new().create(true).read(true).write(true).open(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        let prepared = Self::prepare(&path, &mut file, &bytes, &decoded).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        if prepared {
             writer::sync_dir(&path).map_err(|e| io_err(ErrorVerb::Write, e))?;
         }
         let mut inner = Replay::default();
@@ -112,7 +103,8 @@ impl LogStore {
             inner.apply(r);
         }
         let counters = Arc::new(Counters::default());
-        let writer = writer::spawn(path, file, counters.clone()).map_err(|e| io_err(ErrorVerb::Write, e))?;
+        let end = decoded.valid_len.max(record::HEADER_LEN) as u64;
+        let writer = writer::spawn(path, file, end, counters.clone()).map_err(|e| io_err(ErrorVerb::Write, e))?;
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 entries: inner.entries,
@@ -124,6 +116,36 @@ impl LogStore {
             })),
             counters,
         })
+    }
+
+    /// Makes the file a format-2 log whose records end at `decoded.valid_len`:
+    /// writes the header of a new file, cuts a torn tail (so that no stale
+    /// bytes lie past the next record), and rewrites a format-1 header (the
+    /// records are the same). Syncs the file if it changed anything, and says
+    /// so (the caller then syncs the directory).
+    fn prepare(path: &Path, file: &mut std::fs::File, bytes: &[u8], decoded: &record::Decoded) -> std::io::Result<bool> {
+        use std::os::unix::fs::FileExt;
+        let mut changed = false;
+        if decoded.torn {
+            tracing::warn!(path = %path.display(), at = decoded.valid_len, "cutting a torn tail off the raft log");
+            file.set_len(decoded.valid_len as u64)?;
+            changed = true;
+        }
+        if decoded.valid_len == 0 {
+            if bytes.is_empty() {
+                tracing::info!(path = %path.display(), "starting a new raft log");
+            }
+            file.write_all_at(&record::header(), 0)?;
+            changed = true;
+        } else if decoded.version != record::FORMAT_VERSION {
+            tracing::info!(path = %path.display(), from = decoded.version, to = record::FORMAT_VERSION, "raising the raft log's format version (same records, space allocated ahead)");
+            file.write_all_at(&record::header()[8..], 8)?;
+            changed = true;
+        }
+        if changed {
+            file.sync_all()?;
+        }
+        Ok(changed)
     }
 
     /// How many `fdatasync`/`fsync` calls the log has issued (for measurements).

@@ -1,24 +1,37 @@
 //! The write-ahead log's on-disk format.
 //!
 //! ```text
-//! file   := header record*
+//! file   := header record* zero*
 //! header := b"HODEIWAL" u32-le(format version)
 //! record := u32-le(len) u32-le(crc32 of body) body     (body: bincode-2 of Record)
 //! ```
 //!
 //! Replaying the records in order rebuilds the log, the vote and the committed id.
-//! A record that ends past the end of the file, or whose checksum fails while it
-//! is the last one, is a torn write from a crash: it was never acknowledged, and
-//! start-up cuts it off. A bad checksum anywhere else is corruption, reported
-//! loudly.
+//!
+//! Format 2 (this build) has format 1's records, and the file may be longer
+//! than they are: the writer allocates the file ahead, so appends do not grow
+//! it and each `fdatasync` does not commit a new file size. The space after the
+//! last record reads as zeros. Format 1 files are read too (they have no such
+//! space); start-up turns them into format 2 by rewriting the header.
+//!
+//! A record that does not check out (it ends past the end of the file, its
+//! length is 0, or its checksum fails) is a torn write from a crash, which was
+//! never acknowledged, when nothing but zeros follows it, or, in format 2, when
+//! one of the 512-byte sectors it spans is all zeros (a write cut short, its
+//! sectors landed out of order). Start-up cuts it and whatever follows. Any
+//! other record that does not check out is corruption, reported loudly.
 
 use serde::{Deserialize, Serialize};
 
 use crate::types::{Entry, LogId, Vote};
 
 pub const MAGIC: &[u8; 8] = b"HODEIWAL";
-/// The record format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+/// The unit in which a torn write may have reached the disk.
+const SECTOR: usize = 512;
 pub const HEADER_LEN: usize = 12;
 /// A larger length field can only be garbage: Raft batches are far smaller.
 const MAX_RECORD: u32 = 256 * 1024 * 1024;
@@ -86,50 +99,54 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-/// What a whole file decodes to: the records, and the length of the valid prefix
-/// (shorter than the file when a torn tail must be cut).
+/// What a whole file decodes to.
 pub struct Decoded {
     pub records: Vec<Record>,
+    /// Where the last whole record ends: the next one is written here.
     pub valid_len: usize,
+    /// True if bytes other than zeros follow `valid_len` (a torn tail to cut).
+    pub torn: bool,
+    /// The format named in the header (0 for a file too short to have one).
+    pub version: u32,
 }
 
 pub fn decode_file(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if bytes.len() < HEADER_LEN {
         // A crash while the header itself was written: nothing was ever acknowledged.
-        return Ok(Decoded { records: Vec::new(), valid_len: 0 });
+        return Ok(Decoded { records: Vec::new(), valid_len: 0, torn: !bytes.is_empty(), version: 0 });
     }
     if &bytes[..8] != MAGIC {
         return Err(DecodeError::BadHeader("not a hodei raft log (bad magic)".into()));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError::BadHeader(format!(
-            "format {version} is not supported (this build reads {FORMAT_VERSION})"
+            "format {version} is not supported (this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
         )));
     }
+    // Past `data_end` the file holds only zeros: space allocated ahead.
+    let data_end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
     let mut records = Vec::new();
     let mut at = HEADER_LEN;
-    while at < bytes.len() {
+    while at < data_end {
         let rest = &bytes[at..];
-        if rest.len() < 8 {
-            break; // torn frame header
-        }
-        let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
-        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        let (len, crc) = match rest {
+            [l0, l1, l2, l3, c0, c1, c2, c3, ..] => (u32::from_le_bytes([*l0, *l1, *l2, *l3]), u32::from_le_bytes([*c0, *c1, *c2, *c3])),
+            _ => break, // torn frame header at the end of the file
+        };
         if len > MAX_RECORD {
             return Err(DecodeError::Corrupt { offset: at, reason: format!("record length {len}") });
         }
         let end = 8 + len as usize;
-        if rest.len() < end {
-            break; // torn body
+        let checks_out = len > 0 && rest.len() >= end && crc32fast::hash(&rest[8..end]) == crc;
+        if !checks_out {
+            if at + end >= data_end || (version >= 2 && spans_a_zero_sector(bytes, at, (at + end).min(bytes.len()))) {
+                break; // a torn write
+            }
+            let reason = if len == 0 { "zero-length record" } else { "checksum mismatch" };
+            return Err(DecodeError::Corrupt { offset: at, reason: reason.into() });
         }
         let body = &rest[8..end];
-        if crc32fast::hash(body) != crc {
-            if at + end == bytes.len() {
-                break; // the last record was torn mid-write
-            }
-            return Err(DecodeError::Corrupt { offset: at, reason: "checksum mismatch".into() });
-        }
         let (record, used) = bincode::serde::decode_from_slice(body, bincode::config::standard())
             .map_err(|e| DecodeError::Corrupt { offset: at, reason: e.to_string() })?;
         if used != body.len() {
@@ -138,5 +155,12 @@ pub fn decode_file(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         records.push(record);
         at += end;
     }
-    Ok(Decoded { records, valid_len: at.min(bytes.len()) })
+    Ok(Decoded { records, valid_len: at, torn: at < data_end, version })
+}
+
+/// True if one of the 512-byte sectors of the file that `from..to` touches
+/// holds only zeros: part of a write that never reached the disk.
+fn spans_a_zero_sector(bytes: &[u8], from: usize, to: usize) -> bool {
+    let first = from / SECTOR * SECTOR;
+    (first..to).step_by(SECTOR).any(|s| bytes[s..(s + SECTOR).min(bytes.len())].iter().all(|&b| b == 0))
 }

@@ -2,9 +2,17 @@
 //! up while it syncs, and each round writes everything queued and issues a single
 //! `fdatasync`, then acknowledges every waiter of that round (group commit). No
 //! file I/O ever runs on the async runtime.
+//!
+//! The file is allocated ahead in steps of [`ALLOCATE_STEP`] (`fallocate`), and
+//! records are written into that space: an append that grew the file would
+//! make its `fdatasync` commit the new size through the file system's journal
+//! too (measured here: 3 context switches per sync against 2, and about a
+//! third more time; see `docs/storage.md`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -46,11 +54,61 @@ pub struct Counters {
     pub observer: OnceLock<RoundObserver>,
 }
 
-pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Result<Sender<Op>> {
+/// How much file space is allocated at a time, ahead of the records.
+pub const ALLOCATE_STEP: u64 = 16 * 1024 * 1024;
+
+/// The file and where the next record goes in it.
+struct Wal {
+    file: File,
+    /// The end of the last record written.
+    end: u64,
+    /// The file's length: the space from `end` on reads as zeros.
+    allocated: u64,
+}
+
+impl Wal {
+    /// Writes `bytes` after the last record, allocating space first if they
+    /// do not fit (the round's `fdatasync` then commits the new length too).
+    fn append(&mut self, bytes: &[u8], counters: &Counters) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let needed = self.end + bytes.len() as u64;
+        if needed > self.allocated {
+            let target = needed.div_ceil(ALLOCATE_STEP) * ALLOCATE_STEP;
+            allocate(&self.file, self.allocated, target)?;
+            self.allocated = target;
+        }
+        self.file.write_all_at(bytes, self.end)?;
+        self.end = needed;
+        counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Extends `file` from `from` to `to` bytes of zeros, with blocks allocated
+/// where the file system can (`fallocate`); elsewhere as a sparse extension,
+/// which reads the same and only syncs slower.
+fn allocate(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    let (offset, len) = (i64::try_from(from).map_err(std::io::Error::other)?, i64::try_from(to - from).map_err(std::io::Error::other)?);
+    // SAFETY: fallocate on a file descriptor this thread owns; no memory is passed.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, offset, len) } == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => file.set_len(to),
+        _ => Err(e),
+    }
+}
+
+/// Starts the writer thread on `file`, whose records end at `end`.
+pub fn spawn(path: PathBuf, file: File, end: u64, counters: Arc<Counters>) -> std::io::Result<Sender<Op>> {
+    let allocated = file.metadata()?.len().max(end);
     let (tx, rx) = std::sync::mpsc::channel::<Op>();
     std::thread::Builder::new()
         .name("hodei-raft-log".into())
-        .spawn(move || run(path, file, rx, counters))?;
+        .spawn(move || run(path, Wal { file, end, allocated }, rx, counters))?;
     Ok(tx)
 }
 
@@ -58,7 +116,7 @@ pub fn spawn(path: PathBuf, file: File, counters: Arc<Counters>) -> std::io::Res
 /// this many have gathered.
 const HELD_LIMIT: usize = 1024 * 1024;
 
-fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>) {
+fn run(path: PathBuf, mut wal: Wal, rx: Receiver<Op>, counters: Arc<Counters>) {
     // Planted bug `ack-before-fsync` (`hodei_domain::planted`): every write is
     // acknowledged at once and its bytes wait here, in user space, so a node
     // that dies loses writes it acknowledged. Always empty in product builds.
@@ -94,11 +152,11 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
                     pending.append(&mut held);
                     // Flush what came before, then swap files.
                     if result.is_ok() {
-                        result = write_all(&mut file, &pending, &counters);
+                        result = wal.append(&pending, &counters);
                     }
                     pending.clear();
                     if result.is_ok() {
-                        result = rewrite(&path, &bytes, &counters).map(|f| file = f);
+                        result = rewrite(&path, &bytes, &counters).map(|w| wal = w);
                     }
                     rewrote = true;
                     acks.extend(ack);
@@ -106,14 +164,14 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
             }
             next = rx.try_recv().ok();
         }
-        if result.is_ok() && !pending.is_empty() {
-            result = write_all(&mut file, &pending, &counters);
+        if result.is_ok() {
+            result = wal.append(&pending, &counters);
         }
         // A round that only carried un-acknowledged bytes need not sync now; a
         // rewrite synced its own file already.
         if result.is_ok() && !acks.is_empty() && !(rewrote && pending.is_empty()) {
             let t = Instant::now();
-            result = file.sync_data();
+            result = wal.file.sync_data();
             sync = Some(t.elapsed());
             counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         }
@@ -142,15 +200,6 @@ fn run(path: PathBuf, mut file: File, rx: Receiver<Op>, counters: Arc<Counters>)
     }
 }
 
-fn write_all(file: &mut File, bytes: &[u8], counters: &Counters) -> std::io::Result<()> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    file.write_all(bytes)?;
-    counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    Ok(())
-}
-
 fn clone_result(r: &std::io::Result<()>) -> std::io::Result<()> {
     match r {
         Ok(()) => Ok(()),
@@ -159,8 +208,8 @@ fn clone_result(r: &std::io::Result<()>) -> std::io::Result<()> {
 }
 
 /// Writes `bytes` to a temp file, syncs it, renames it over `path` and syncs the
-/// directory; returns the new file opened for appending.
-fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<File> {
+/// directory; returns the new file, its records ending where `bytes` do.
+fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<Wal> {
     let tmp = path.with_extension("rewrite");
     {
         let mut f = File::create(&tmp)?;
@@ -170,7 +219,8 @@ fn rewrite(path: &Path, bytes: &[u8], counters: &Counters) -> std::io::Result<Fi
     }
     std::fs::rename(&tmp, path)?;
     sync_dir(path)?;
-    OpenOptions::new().append(true).open(path)
+    let end = bytes.len() as u64;
+    Ok(Wal { file: OpenOptions::new().read(true).write(true).open(path)?, end, allocated: end })
 }
 
 pub fn sync_dir(path: &Path) -> std::io::Result<()> {
