@@ -90,6 +90,21 @@ async fn a_torn_write_whose_sectors_landed_out_of_order_is_cut_not_refused() {
     let on_disk = std::fs::read(wal(dir.path())).unwrap();
     assert_eq!(on_disk, whole, "the torn write and everything after it are cut off");
 
+    // The same write, with only its first sector missing: the one it shares
+    // with the last whole record, which still holds that record's bytes.
+    let mut bytes = whole.clone();
+    record::encode(&Record::Entry(entry(5, &"x".repeat(3000))), &mut bytes);
+    record::encode(&Record::Entry(entry(6, "landed")), &mut bytes);
+    let first_sector_end = (whole.len() / 512 + 1) * 512;
+    assert!(whole.len() % 512 != 0, "the last whole record ends inside a sector");
+    bytes[whole.len()..first_sector_end].fill(0);
+    bytes.resize(64 * 1024, 0);
+    std::fs::write(wal(dir.path()), &bytes).unwrap();
+    let mut log = LogStore::open(dir.path()).await.unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3, 4]);
+    drop(log);
+    assert_eq!(std::fs::read(wal(dir.path())).unwrap(), whole, "cut at the start of the torn write");
+
     // The same bytes with no sector missing, followed by more records, are corruption.
     let mut corrupt = whole.clone();
     record::encode(&Record::Entry(entry(5, &"x".repeat(3000))), &mut corrupt);

@@ -17,8 +17,8 @@
 //! A record that does not check out (it ends past the end of the file, its
 //! length is 0, or its checksum fails) is a torn write from a crash, which was
 //! never acknowledged, when nothing but zeros follows it, or, in format 2, when
-//! one of the 512-byte sectors it spans is all zeros (a write cut short, its
-//! sectors landed out of order). Start-up cuts it and whatever follows. Any
+//! one of the 512-byte sectors it spans reads as zeros (the first one from the
+//! record's start on): a write cut short whose sectors landed out of order. Start-up cuts it and whatever follows. Any
 //! other record that does not check out is corruption, reported loudly.
 
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         let end = 8 + len as usize;
         let checks_out = len > 0 && rest.len() >= end && crc32fast::hash(&rest[8..end]) == crc;
         if !checks_out {
-            if at + end >= data_end || (version >= 2 && spans_a_zero_sector(bytes, at, (at + end).min(bytes.len()))) {
+            if at + end >= data_end || (version >= 2 && part_never_landed(bytes, at, at + end)) {
                 break; // a torn write
             }
             let reason = if len == 0 { "zero-length record" } else { "checksum mismatch" };
@@ -158,9 +158,19 @@ pub fn decode_file(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     Ok(Decoded { records, valid_len: at, torn: at < data_end, version })
 }
 
-/// True if one of the 512-byte sectors of the file that `from..to` touches
-/// holds only zeros: part of a write that never reached the disk.
-fn spans_a_zero_sector(bytes: &[u8], from: usize, to: usize) -> bool {
-    let first = from / SECTOR * SECTOR;
-    (first..to).step_by(SECTOR).any(|s| bytes[s..(s + SECTOR).min(bytes.len())].iter().all(|&b| b == 0))
+/// True if part of a write that began at `from` and holds `from..to` never
+/// reached the disk: one of the 512-byte sectors it touches reads as zeros
+/// (the first one from `from` on: its bytes before `from` are earlier
+/// records', which an older copy of the sector holds too).
+fn part_never_landed(bytes: &[u8], from: usize, to: usize) -> bool {
+    let to = to.min(bytes.len());
+    let mut start = from;
+    while start < to {
+        let sector_end = (start / SECTOR + 1) * SECTOR;
+        if bytes[start..sector_end.min(bytes.len())].iter().all(|&b| b == 0) {
+            return true;
+        }
+        start = sector_end;
+    }
+    false
 }
