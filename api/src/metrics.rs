@@ -7,6 +7,7 @@
 //!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
 //!   snapshots built / installed ──watch_storage──▶ hodei_raft_snapshot_{duration_seconds,size_bytes}
 //!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
+//!   ClusterNode::presend_counts ──render──▶ hodei_raft_presends_total, hodei_raft_presends_used_total
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
 //!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, hodei_dispatch_wait_seconds, ...
 //!   StateMachineStore::assignments_applied ──render──▶ hodei_dispatch_assignments_total
@@ -101,6 +102,8 @@ struct Inner {
     http_duration: HistogramVec,
     grpc_duration: HistogramVec,
     forwarded_writes: IntCounter,
+    presends: IntCounter,
+    presends_used: IntCounter,
     read_index_requests: IntCounter,
     read_index_rounds: IntCounter,
     read_index_leased: IntCounter,
@@ -205,6 +208,14 @@ impl Metrics {
             forwarded_writes: counter(
                 "hodei_forwarded_writes_total",
                 "Writes this node forwarded to the leader as a follower (each counted once, when its forward reached the leader or timed out).",
+            )?,
+            presends: counter(
+                "hodei_raft_presends_total",
+                "AppendEntries this node sent as leader as its log took the entries, before its own sync returned.",
+            )?,
+            presends_used: counter(
+                "hodei_raft_presends_used_total",
+                "Presend answers the leader's replication took in place of a call of its own.",
             )?,
             read_index_requests: counter(
                 "hodei_read_index_requests_total",
@@ -369,6 +380,9 @@ impl Metrics {
         catch_up(&self.inner.read_index_rounds, reads.rounds);
         catch_up(&self.inner.read_index_leased, reads.leased);
         catch_up(&self.inner.forwarded_writes, node.forwarded_writes());
+        let presends = node.presend_counts();
+        catch_up(&self.inner.presends, presends.sent);
+        catch_up(&self.inner.presends_used, presends.used);
         self.inner.snapshot_size.set(clamp(node.state_machine().snapshot_size()));
         catch_up(&self.inner.dispatch_assignments, node.state_machine().assignments_applied());
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());

@@ -21,7 +21,8 @@
 //!   the gate that keeps newer command kinds out of the log until all can apply them.
 //! - [`backup`]: consistent snapshots for `GET /api/v1/cluster/snapshot`.
 //! - [`server`]: the peer gRPC service; [`network`]: openraft's network over it;
-//!   [`peers`]: channel cache; [`codec`]: versioned payloads.
+//!   [`peers`]: channel cache; [`codec`]: versioned payloads; `presend`: a
+//!   leader's entries sent to followers before its own sync returns.
 //! - [`filter`]: the transport filter that drops or delays messages per link.
 //! - [`leader`]: leader-only loops (dispatch, worker-lease expiry, autoscaling,
 //!   history samples) that only propose.
@@ -46,6 +47,7 @@ pub mod membership;
 pub mod network;
 pub mod node;
 pub mod peers;
+mod presend;
 pub mod read;
 pub mod read_batch;
 pub mod request_id;
@@ -58,6 +60,7 @@ pub use config::{ClusterConfig, RaftTiming};
 pub use error::{ClusterError, LeaderHint};
 pub use filter::{LinkRule, TransportFilter};
 pub use membership::MembershipChange;
+pub use presend::PresendCounts;
 pub use node::ClusterNode;
 pub use read::Consistency;
 pub use status::{ClusterStatus, MemberStatus};

@@ -44,6 +44,7 @@ use crate::codec;
 use crate::filter::{TransportFilter, Verdict};
 use crate::lease::ReadLease;
 use crate::peers::{PeerClient, PeerClients};
+use crate::presend::Presend;
 
 /// Called with the follower and the round trip of each AppendEntries call
 /// (heartbeats included) that this node made as leader and the follower
@@ -60,13 +61,15 @@ pub struct NetworkFactory {
     /// Told of every AppendEntries a follower answered, for lease reads.
     pub(crate) lease: Arc<ReadLease>,
     pub(crate) append_observer: Arc<OnceLock<AppendObserver>>,
+    /// A leader's entries sent before its own sync (see [`crate::presend`]).
+    pub(crate) presend: Arc<Presend>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = PeerNetwork;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> PeerNetwork {
-        PeerNetwork {
+        let network = PeerNetwork {
             link: Link {
                 id: self.id,
                 target,
@@ -80,7 +83,10 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             commit_sent: None,
             healthy: Arc::new(AtomicBool::new(false)),
             background: Arc::new(AtomicBool::new(false)),
-        }
+            presend: self.presend.clone(),
+        };
+        self.presend.opened(&network.link);
+        network
     }
 }
 
@@ -94,14 +100,21 @@ pub struct PeerNetwork {
     healthy: Arc<AtomicBool>,
     /// A commit-only heartbeat is in flight in the background.
     background: Arc<AtomicBool>,
+    presend: Arc<Presend>,
+}
+
+impl Drop for PeerNetwork {
+    fn drop(&mut self) {
+        self.presend.closed(self.link.target);
+    }
 }
 
 /// Everything a call to one peer needs; cheap to clone into a background task.
 #[derive(Clone)]
-struct Link {
+pub(crate) struct Link {
     id: NodeId,
-    target: NodeId,
-    addr: String,
+    pub(crate) target: NodeId,
+    pub(crate) addr: String,
     /// `None` when the address in the membership does not parse.
     client: Option<PeerClient>,
     filter: TransportFilter,
@@ -122,7 +135,7 @@ enum Rpc {
     Snapshot,
 }
 
-type AppendResult = Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>>;
+pub(crate) type AppendResult = Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>>;
 
 impl Link {
     async fn call<Req, Resp, E>(
@@ -176,7 +189,7 @@ impl Link {
     }
 
     /// One AppendEntries call; a real answer feeds the observer and the lease.
-    async fn append(&mut self, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
+    pub(crate) async fn append(&mut self, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
         let sent = Instant::now();
         let reply = self.call(Rpc::Append, rpc, ttl.max(self.min_append_ttl)).await;
         if let (Ok(_), Some(observe)) = (&reply, self.append_observer.get()) {
@@ -188,6 +201,23 @@ impl Link {
             self.lease.acked(self.target, rpc.vote.leader_id().term, sent);
         }
         reply
+    }
+}
+
+#[cfg(test)]
+impl Link {
+    /// A link to `target` with no client: every call fails as unreachable.
+    pub(crate) fn unreachable(target: NodeId, addr: &str) -> Link {
+        Link {
+            id: 1,
+            target,
+            addr: addr.into(),
+            client: None,
+            filter: TransportFilter::default(),
+            min_append_ttl: Duration::from_millis(100),
+            lease: Arc::default(),
+            append_observer: Arc::default(),
+        }
     }
 }
 
@@ -213,8 +243,18 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
             });
             return Ok(AppendEntriesResponse::Success);
         }
+        if let Some(answer) = self.presend.take(self.link.target, &rpc) {
+            // The same request went out when the leader's log took its entries.
+            let ttl = option.hard_ttl().max(self.link.min_append_ttl);
+            if let Ok(Ok(reply @ Ok(AppendEntriesResponse::Success))) = tokio::time::timeout(ttl, answer).await {
+                self.healthy.store(true, Ordering::Release);
+                self.presend.used();
+                return reply;
+            }
+        }
         let reply = self.link.append(&rpc, option.hard_ttl()).await;
         self.healthy.store(succeeded(&reply), Ordering::Release);
+        self.presend.answered(self.link.target, &rpc, &reply);
         reply
     }
 

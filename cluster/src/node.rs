@@ -52,6 +52,7 @@ pub(crate) struct Inner {
     pub(crate) lease: Arc<crate::lease::ReadLease>,
     /// The observer of this node's AppendEntries round trips as leader.
     append_observer: Arc<std::sync::OnceLock<crate::network::AppendObserver>>,
+    presend: Arc<crate::presend::Presend>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -74,6 +75,9 @@ impl ClusterNode {
         let min_append_ttl = Duration::from_millis(config.timing.election_timeout_min_ms);
         let lease = Arc::new(crate::lease::ReadLease::default());
         let append_observer = Arc::new(std::sync::OnceLock::new());
+        let presend = Arc::new(crate::presend::Presend::default());
+        let hook = presend.clone();
+        log.on_leader_append(config.id, Box::new(move |append| hook.leader_appended(append)));
         let network = NetworkFactory {
             id: config.id,
             peers: peers.clone(),
@@ -81,6 +85,7 @@ impl ClusterNode {
             min_append_ttl,
             lease: lease.clone(),
             append_observer: append_observer.clone(),
+            presend: presend.clone(),
         };
         let raft = Raft::new(config.id, raft_config, network, log.clone(), sm.clone())
             .await
@@ -106,6 +111,7 @@ impl ClusterNode {
                 reads: Default::default(),
                 lease,
                 append_observer,
+                presend,
                 stop,
                 tasks: Default::default(),
             }),
@@ -186,6 +192,12 @@ impl ClusterNode {
 
     pub fn raft(&self) -> &Raft {
         &self.inner.raft
+    }
+
+    /// AppendEntries this node sent as leader before its own log sync, and how
+    /// many of their answers openraft used (see `presend.rs`).
+    pub fn presend_counts(&self) -> crate::presend::PresendCounts {
+        self.inner.presend.counts()
     }
 
     /// Registers the observer of the AppendEntries round trips this node makes

@@ -24,7 +24,7 @@ pub mod sm;
 pub mod snapshot_file;
 pub mod types;
 
-pub use log::LogStore;
+pub use log::{LeaderAppend, LeaderAppendHook, LogStore};
 pub use sm::StateMachineStore;
 pub use types::*;
 

@@ -16,12 +16,12 @@ use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend, StorageIOError};
 
-use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+use crate::types::{Entry, LogId, NodeId, StorageError, TypeConfig, Vote};
 use record::Record;
 use writer::{Counters, Op};
 
@@ -33,7 +33,23 @@ const COMPACT_AFTER_BYTES: u64 = 64 * 1024 * 1024;
 pub struct LogStore {
     inner: Arc<Mutex<Inner>>,
     counters: Arc<Counters>,
+    leader_append: Arc<OnceLock<(NodeId, LeaderAppendHook)>>,
 }
+
+/// Entries this node appended as leader, handed to the hook before they are
+/// durable here (see [`LogStore::on_leader_append`]).
+pub struct LeaderAppend {
+    /// The leader's vote, committed, under which the entries were proposed.
+    pub vote: Vote,
+    /// The entry just before the first one.
+    pub prev: LogId,
+    pub entries: Vec<Entry>,
+    /// The committed id as this log last saved it.
+    pub committed: Option<LogId>,
+}
+
+/// Called in openraft's core task with every [`LeaderAppend`]; must be quick.
+pub type LeaderAppendHook = Box<dyn Fn(LeaderAppend) + Send + Sync>;
 
 struct Inner {
     entries: BTreeMap<u64, Entry>,
@@ -115,6 +131,7 @@ impl LogStore {
                 bytes_at_last_rewrite: 0,
             })),
             counters,
+            leader_append: Arc::default(),
         })
     }
 
@@ -157,6 +174,17 @@ impl LogStore {
     /// call is refused and returns false.
     pub fn observe_rounds(&self, observer: RoundObserver) -> bool {
         self.counters.observer.set(observer).is_ok()
+    }
+
+    /// Registers the one hook told of entries this node (`id`) appends as
+    /// leader, as they are handed to the writer: the leader may send them to
+    /// followers while its own write is still in progress. openraft 0.9 holds
+    /// its core until the leader's `fdatasync` returns and only then starts
+    /// replication, which puts the leader's sync on every write's critical
+    /// path. Whatever the hook does, the append is reported to openraft only
+    /// once it is durable. A second call is refused and returns false.
+    pub fn on_leader_append(&self, id: NodeId, hook: LeaderAppendHook) -> bool {
+        self.leader_append.set((id, hook)).is_ok()
     }
 
     /// The index of the last entry handed to the log (flushed or not); what a
@@ -202,6 +230,25 @@ impl LogStore {
             self.submit(&inner, &records)?
         };
         rx.await.map_err(|_| closed())?.map_err(|e| io_err(ErrorVerb::Write, e))
+    }
+
+    /// What the leader-append hook is told of `entries`, about to be appended
+    /// after the current last entry: only when a hook is registered, this
+    /// node holds a committed vote of its own (it leads), and every entry was
+    /// proposed in its term.
+    fn leader_append(&self, inner: &Inner, entries: &[Entry]) -> Option<LeaderAppend> {
+        let (id, _) = self.leader_append.get()?;
+        let vote = inner.vote?;
+        let first = entries.first()?.log_id.index;
+        let leads = vote.committed && vote.leader_id.voted_for == Some(*id);
+        if !leads || entries.iter().any(|e| e.log_id.leader_id.term != vote.leader_id.term) || first == 0 {
+            return None;
+        }
+        let prev = match inner.entries.get(&(first - 1)) {
+            Some(e) => e.log_id,
+            None => inner.last_purged.filter(|p| p.index == first - 1)?,
+        };
+        Some(LeaderAppend { vote, prev, entries: entries.to_vec(), committed: inner.committed })
     }
 
     /// The live contents as one fresh file, for compaction.
@@ -302,14 +349,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let entries: Vec<Entry> = entries.into_iter().collect();
         let mut bytes = Vec::new();
-        let inner = &mut *self.lock();
-        for e in entries {
-            record::encode_entry(&e, &mut bytes);
-            inner.entries.insert(e.log_id.index, e);
+        let leader_append = {
+            let inner = &mut *self.lock();
+            let leader_append = self.leader_append(inner, &entries);
+            for e in entries {
+                record::encode_entry(&e, &mut bytes);
+                inner.entries.insert(e.log_id.index, e);
+            }
+            let ack: writer::Ack = Box::new(move |res| callback.log_io_completed(res));
+            inner.writer.send(Op::Write { bytes, ack: Some(ack) }).map_err(|_| closed())?;
+            leader_append
+        };
+        if let (Some(append), Some((_, hook))) = (leader_append, self.leader_append.get()) {
+            hook(append);
         }
-        let ack: writer::Ack = Box::new(move |res| callback.log_io_completed(res));
-        inner.writer.send(Op::Write { bytes, ack: Some(ack) }).map_err(|_| closed())
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {

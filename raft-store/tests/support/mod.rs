@@ -8,8 +8,13 @@ use openraft::{CommittedLeaderId, EntryPayload};
 
 /// An entry of term 1 at `index` that creates tenant `name`.
 pub fn entry(index: u64, name: &str) -> Entry {
+    entry_in(1, index, name)
+}
+
+/// An entry of `term` at `index` that creates tenant `name`.
+pub fn entry_in(term: u64, index: u64, name: &str) -> Entry {
     Entry {
-        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+        log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
         payload: EntryPayload::Normal(Proposal {
             at_ms: 1_700_000_000_000 + index,
             command: Command::CreateTenant(CreateTenant { name: name.into(), email: format!("{name}@x.io"), quota: None }),
