@@ -178,8 +178,12 @@ impl Presend {
     }
 
     /// The answer of the presend to `target` if it carried exactly `rpc`.
-    /// Any other presend to it is dropped: openraft has moved past it.
+    /// A request with other entries drops the presend (openraft has moved
+    /// past it); one with none (a heartbeat) leaves it in place.
     pub(crate) fn take(&self, target: NodeId, rpc: &AppendEntriesRequest<TypeConfig>) -> Option<oneshot::Receiver<AppendResult>> {
+        if rpc.entries.is_empty() {
+            return None;
+        }
         let pending = self.lock().get_mut(&target)?.pending.take()?;
         (pending.key == Key::of(rpc)).then_some(pending.answer)
     }
@@ -235,19 +239,23 @@ mod tests {
         p.opened(&Link::unreachable(2, "127.0.0.1:1"));
         success(&p, 2, &append(2, 4));
         p.leader_appended(append(2, 5));
-        let mut other = rpc(&append(2, 5));
-        other.leader_commit = Some(id(2, 4));
-        assert!(p.take(2, &other).is_none(), "a request with another commit index is not the same");
-        assert!(p.take(2, &rpc(&append(2, 5))).is_none(), "a mismatch drops the presend");
-
-        success(&p, 2, &append(2, 4));
-        p.leader_appended(append(2, 5));
-        let answer = p.take(2, &rpc(&append(2, 5))).expect("the presend of the same request");
+        let mut heartbeat = rpc(&append(2, 5));
+        heartbeat.entries.clear();
+        assert!(p.take(2, &heartbeat).is_none(), "a heartbeat is not the presend");
+        let answer = p.take(2, &rpc(&append(2, 5))).expect("a heartbeat leaves the presend in place");
         // The link has no client: the follower was not reached, and nothing is
         // known of it until the next success.
         assert!(answer.await.expect("answered").is_err());
         p.leader_appended(append(2, 6));
-        assert_eq!(p.counts().sent, 2, "after a failed call no presend goes out until a success");
+        assert_eq!(p.counts().sent, 1, "after a failed call no presend goes out until a success");
+
+        success(&p, 2, &append(2, 4));
+        p.leader_appended(append(2, 5));
+        let mut other = rpc(&append(2, 5));
+        other.leader_commit = Some(id(2, 4));
+        assert!(p.take(2, &other).is_none(), "a request with another commit index is not the same");
+        assert!(p.take(2, &rpc(&append(2, 5))).is_none(), "a mismatch drops the presend");
+        assert_eq!(p.counts().sent, 2);
     }
 
     #[test]
