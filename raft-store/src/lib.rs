@@ -6,6 +6,7 @@
 //! ```text
 //!   openraft ──append/vote──▶ LogStore ──records──▶ writer thread ──write + fdatasync──▶ raft/wal
 //!            ◀──flushed──────────────────────────────────────┘ (one sync per queued batch)
+//!   LogStore ──a leader's own entries, as queued──▶ leader-append hook (the cluster presends them)
 //!   openraft ──apply──▶ StateMachineStore (State in memory) ──build_snapshot──▶ snapshots/current.snap
 //! ```
 //!
