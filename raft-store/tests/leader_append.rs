@@ -30,8 +30,10 @@ async fn the_hook_hears_of_a_leaders_own_entries_only() {
     assert!(log.on_leader_append(1, hook(&seen)));
     assert!(!log.on_leader_append(1, hook(&seen)), "a second hook is refused");
 
-    // Node 1 follows node 2 in term 1: not told.
+    // Node 1 follows node 2 in term 1: not told, though the entry before
+    // (purged) is known.
     log.save_vote(&Vote::new_committed(1, 2)).await.unwrap();
+    log.purge(LogId::new(openraft::CommittedLeaderId::new(1, 1), 0)).await.unwrap();
     log.blocking_append([entry(1, "a"), entry(2, "b")]).await.unwrap();
     assert!(seen.lock().unwrap().is_empty(), "a follower's append was handed on");
 
