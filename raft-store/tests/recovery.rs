@@ -1,6 +1,6 @@
 //! Start-up recovery: a torn tail left by a crash is cut off, the acknowledged
-//! prefix survives; corruption before the tail is a loud error; a snapshot plus
-//! the log rebuilds the state.
+//! prefix survives; corruption before the tail is a loud error; a vote comes
+//! back uncommitted; a snapshot plus the log rebuilds the state.
 
 mod support;
 
@@ -84,6 +84,26 @@ async fn vote_and_truncate_are_durable_across_reopen() {
     assert_eq!(indexes(&mut log).await, vec![2]);
     let state = log.get_log_state().await.unwrap();
     assert_eq!(state.last_purged_log_id.map(|l| l.index), Some(1));
+}
+
+/// A leader's entries may reach followers before they are durable on the
+/// leader, so a leader must not resume its term after a restart: its own
+/// committed vote comes back uncommitted (same term, same candidate), and
+/// openraft starts it as a follower.
+#[tokio::test]
+async fn a_committed_vote_comes_back_uncommitted_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    write_wal(dir.path(), 2);
+    let granted = Vote::new_committed(3, 1);
+    {
+        let mut log = LogStore::open(dir.path()).await.unwrap();
+        log.save_vote(&granted).await.unwrap();
+        assert_eq!(log.read_vote().await.unwrap(), Some(granted), "the running log keeps what openraft saved");
+    }
+    let mut log = LogStore::open(dir.path()).await.unwrap();
+    let vote = log.read_vote().await.unwrap().expect("a vote");
+    assert_eq!(vote, Vote::new(3, 1), "same term and candidate, not committed");
+    assert!(!vote.is_committed());
 }
 
 #[tokio::test]

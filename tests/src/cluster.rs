@@ -208,24 +208,46 @@ impl Cluster {
         }
     }
 
-    /// Waits until every voter reports the same applied index and state hash, and
-    /// returns them.
+    /// Waits until every running node reports the same applied index and state
+    /// hash, and returns them. On timeout it fails with what each node last
+    /// reported and the nodes' log tails, so a lagging node and a diverged one
+    /// look different.
     pub async fn wait_for_converged(&self) -> (u64, u64) {
-        wait_for("every node at the same applied index and state hash", Duration::from_secs(30), || async {
-            let mut seen: Option<(u64, u64)> = None;
+        let timeout = Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let mut seen = Vec::new();
             for i in self.running() {
-                let r = self.get(i, "/api/v1/cluster?consistency=stale").await.ok()?;
-                let me = r.json["node_id"].as_u64()?;
-                let m = r.json["members"].as_array()?.iter().find(|m| m["id"].as_u64() == Some(me))?.clone();
-                let pair = (m["applied_index"].as_u64()?, m["state_hash"].as_u64()?);
-                if seen.is_some_and(|s| s != pair) {
-                    return None;
-                }
-                seen = Some(pair);
+                seen.push((i, self.applied_and_hash(i).await));
             }
-            seen
-        })
-        .await
+            let first = seen.first().and_then(|(_, p)| *p);
+            if first.is_some() && seen.iter().all(|(_, p)| *p == first) {
+                return first.unwrap_or_default();
+            }
+            if std::time::Instant::now() >= deadline {
+                let report: Vec<String> = seen
+                    .iter()
+                    .map(|(i, p)| match p {
+                        Some((index, hash)) => format!("node {}: applied {index}, hash {hash:#x}", i + 1),
+                        None => format!("node {}: no answer", i + 1),
+                    })
+                    .collect();
+                panic!(
+                    "timed out after {timeout:?} waiting for every node at the same applied index and state hash; last seen: {}\n{}",
+                    report.join("; "),
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Node `i`'s own applied index and state hash, from a stale cluster read.
+    async fn applied_and_hash(&self, i: usize) -> Option<(u64, u64)> {
+        let r = self.get(i, "/api/v1/cluster?consistency=stale").await.ok()?;
+        let me = r.json["node_id"].as_u64()?;
+        let m = r.json["members"].as_array()?.iter().find(|m| m["id"].as_u64() == Some(me))?.clone();
+        Some((m["applied_index"].as_u64()?, m["state_hash"].as_u64()?))
     }
 
     pub fn kill(&mut self, i: usize) {

@@ -1,5 +1,6 @@
 //! SIGKILL every node in the middle of a write load, restart them all: every
-//! acknowledged write is present.
+//! acknowledged write is present and the nodes converge on one state. A
+//! restarted leader does not resume its term.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,4 +62,26 @@ async fn sigkill_of_all_nodes_under_load_keeps_every_acknowledged_write() {
         }
     }
     c.wait_for_converged().await;
+}
+
+/// A leader sends its entries to followers while its own write of them is in
+/// progress (the presend), so after a crash a follower may hold an entry the
+/// leader lost. Were the leader to resume its term on restart, it would write a
+/// different entry of that term at the same index. So leading again takes an
+/// election: after every node restarts, the term is higher than before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_every_node_restarts_the_leader_is_elected_in_a_higher_term() {
+    let mut c = Cluster::start(ClusterOptions::default()).await;
+    let leader = c.index_of(c.wait_for_leader().await);
+    let term = |r: hodei_tests::Reply| r.json["term"].as_u64().expect("term");
+    let before = term(c.get(leader, "/api/v1/cluster?consistency=stale").await.expect("status"));
+    for i in 0..3 {
+        c.kill(i);
+    }
+    for i in 0..3 {
+        c.restart(i);
+    }
+    let leader = c.index_of(c.wait_for_leader().await);
+    let after = term(c.get(leader, "/api/v1/cluster?consistency=stale").await.expect("status"));
+    assert!(after > before, "the leader leads in term {after}, as before the restart ({before})\n{}", c.logs());
 }

@@ -90,9 +90,28 @@ pub fn write_purged(dir: &Path, last: LogId) -> std::io::Result<()> {
     writer::sync_dir(&path)
 }
 
+/// The vote as a restarted node must hold it: the same term and candidate, but
+/// not marked as granted by a quorum.
+///
+/// openraft 0.9 restarts a node whose saved vote is its own and committed as
+/// the leader of that same term. That is safe only if a leader's entries reach
+/// followers after they are durable on the leader. With the leader-append hook
+/// (see [`LogStore::on_leader_append`]) a follower may hold an entry the leader
+/// lost in a crash; a leader resuming its term would then write another entry
+/// of the same term at that index, and two logs would differ at an equal log
+/// id. An uncommitted vote makes the node start as a follower, so leading again
+/// takes an election and a higher term (as in etcd, where a restart always
+/// starts a follower). Forgetting the commit is safe for any vote: the term and
+/// the candidate, which decide what the node grants, are kept; a follower
+/// learns the commit again from its leader's first AppendEntries.
+fn uncommitted(vote: Vote) -> Vote {
+    Vote { committed: false, ..vote }
+}
+
 impl LogStore {
     /// Opens (or creates) the log under `dir/raft/`, replaying the file and cutting
-    /// off a torn tail left by a crash.
+    /// off a torn tail left by a crash. The vote read back is never committed
+    /// (see [`uncommitted`]).
     pub async fn open(dir: &Path) -> Result<LogStore, StorageError> {
         let dir = dir.to_path_buf();
         tokio::task::spawn_blocking(move || Self::open_blocking(&dir))
@@ -124,7 +143,7 @@ impl LogStore {
         Ok(LogStore {
             inner: Arc::new(Mutex::new(Inner {
                 entries: inner.entries,
-                vote: inner.vote,
+                vote: inner.vote.map(uncommitted),
                 committed: inner.committed,
                 last_purged: inner.last_purged,
                 writer,
