@@ -7,7 +7,7 @@
 //!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
 //!   snapshots built / installed ──watch_storage──▶ hodei_raft_snapshot_{duration_seconds,size_bytes}
 //!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
-//!   ClusterNode::presend_counts ──render──▶ hodei_raft_presends_total, hodei_raft_presends_used_total
+//!   ClusterNode::presend_counts ──render──▶ hodei_raft_presends_{total,used_total,streamed_total}
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
 //!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, hodei_dispatch_wait_seconds, ...
 //!   StateMachineStore::assignments_applied ──render──▶ hodei_dispatch_assignments_total
@@ -104,6 +104,7 @@ struct Inner {
     forwarded_writes: IntCounter,
     presends: IntCounter,
     presends_used: IntCounter,
+    presends_streamed: IntCounter,
     read_index_requests: IntCounter,
     read_index_rounds: IntCounter,
     read_index_leased: IntCounter,
@@ -216,6 +217,10 @@ impl Metrics {
             presends_used: counter(
                 "hodei_raft_presends_used_total",
                 "Presend answers the leader's replication took in place of a call of its own.",
+            )?,
+            presends_streamed: counter(
+                "hodei_raft_presends_streamed_total",
+                "Presends answered on the follower's append stream (not a unary call).",
             )?,
             read_index_requests: counter(
                 "hodei_read_index_requests_total",
@@ -383,6 +388,7 @@ impl Metrics {
         let presends = node.presend_counts();
         catch_up(&self.inner.presends, presends.sent);
         catch_up(&self.inner.presends_used, presends.used);
+        catch_up(&self.inner.presends_streamed, presends.streamed);
         self.inner.snapshot_size.set(clamp(node.state_machine().snapshot_size()));
         catch_up(&self.inner.dispatch_assignments, node.state_machine().assignments_applied());
         let _guard = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,6 +1,8 @@
 //! openraft's network: each Raft RPC becomes a unary gRPC call on the peer
 //! service, its openraft request and reply carried as versioned payloads
-//! ([`crate::codec`]). The [`TransportFilter`] sits in front of every send.
+//! ([`crate::codec`]); a leader's presends go on one `AppendStream` per
+//! follower instead ([`Link::append`]). The [`TransportFilter`] sits in front
+//! of every send.
 //!
 //! **Commit-only heartbeats go in the background.** When the leader's commit
 //! index moves and a follower's replication stream has nothing else to send,
@@ -28,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use hodei_proto::raft::v1::Payload;
 use hodei_raft_store::{NodeId, NodeInfo, TypeConfig};
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
@@ -39,6 +42,8 @@ use openraft::raft::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::codec;
 use crate::filter::{TransportFilter, Verdict};
@@ -138,6 +143,22 @@ enum Rpc {
 pub(crate) type AppendResult = Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>>;
 
 impl Link {
+    /// The transport filter's verdict on a send to this peer: `Err` when it
+    /// cuts the link; a delay is waited out here.
+    async fn filter(&self) -> Result<(), Unreachable> {
+        match self.filter.verdict(self.target) {
+            Verdict::Pass => Ok(()),
+            Verdict::Drop => {
+                let e = std::io::Error::other(format!("link {}->{} cut by filter", self.id, self.target));
+                Err(Unreachable::new(&e))
+            }
+            Verdict::Delay(d) => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+        }
+    }
+
     async fn call<Req, Resp, E>(
         &mut self,
         rpc: Rpc,
@@ -149,14 +170,7 @@ impl Link {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        match self.filter.verdict(self.target) {
-            Verdict::Pass => {}
-            Verdict::Drop => {
-                let e = std::io::Error::other(format!("link {}->{} cut by filter", self.id, self.target));
-                return Err(RPCError::Unreachable(Unreachable::new(&e)));
-            }
-            Verdict::Delay(d) => tokio::time::sleep(d).await,
-        }
+        self.filter().await.map_err(RPCError::Unreachable)?;
         let Some(client) = self.client.as_mut() else {
             let e = std::io::Error::other(format!("bad peer address {:?}", self.addr));
             return Err(RPCError::Unreachable(Unreachable::new(&e)));
@@ -174,9 +188,66 @@ impl Link {
             Ok(Err(status)) => return Err(RPCError::Unreachable(Unreachable::new(&status))),
             Ok(Ok(reply)) => reply.into_inner(),
         };
+        self.decode_reply(&reply)
+    }
+
+    fn decode_reply<Resp, E>(&self, reply: &Payload) -> Result<Resp, RPCError<NodeId, NodeInfo, RaftError<NodeId, E>>>
+    where
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
         let result: Result<Resp, RaftError<NodeId, E>> =
-            codec::decode(&reply).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+            codec::decode(reply).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    /// An AppendEntries on the follower's `AppendStream`, opened on first use
+    /// and closed after any failure or timeout (a late reply must not be
+    /// taken for the next request's). A follower whose build lacks the
+    /// stream gets unary calls from then on.
+    async fn append_streamed(&mut self, slot: &StreamSlot, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
+        let mut stream = slot.lock().await;
+        if matches!(*stream, AppendStream::Unsupported) {
+            drop(stream);
+            return self.call(Rpc::Append, rpc, ttl).await;
+        }
+        self.filter().await.map_err(RPCError::Unreachable)?;
+        let payload = codec::encode(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        match tokio::time::timeout(ttl, self.exchange(&mut stream, payload)).await {
+            Ok(Ok(reply)) => self.decode_reply(&reply),
+            Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
+                tracing::info!(target = self.target, "peer has no append stream; presends use unary calls");
+                *stream = AppendStream::Unsupported;
+                drop(stream);
+                self.call(Rpc::Append, rpc, ttl).await
+            }
+            Ok(Err(status)) => {
+                *stream = AppendStream::Closed;
+                Err(RPCError::Unreachable(Unreachable::new(&status)))
+            }
+            Err(_) => {
+                *stream = AppendStream::Closed;
+                Err(RPCError::Timeout(self.timeout(Rpc::Append, ttl)))
+            }
+        }
+    }
+
+    /// Sends one request on the stream (opening it if closed) and reads the
+    /// reply at the same position.
+    async fn exchange(&mut self, stream: &mut AppendStream, payload: Payload) -> Result<Payload, tonic::Status> {
+        if let AppendStream::Closed = stream {
+            let Some(client) = self.client.as_mut() else {
+                return Err(tonic::Status::unavailable(format!("bad peer address {:?}", self.addr)));
+            };
+            let (requests, rx) = mpsc::channel(1);
+            let replies = client.append_stream(ReceiverStream::new(rx)).await?.into_inner();
+            *stream = AppendStream::Open { requests, replies };
+        }
+        let AppendStream::Open { requests, replies } = stream else {
+            return Err(tonic::Status::internal("append stream not open"));
+        };
+        requests.send(payload).await.map_err(|_| tonic::Status::unavailable("append stream closed"))?;
+        replies.message().await?.ok_or_else(|| tonic::Status::unavailable("append stream ended by the peer"))
     }
 
     fn timeout(&self, rpc: Rpc, ttl: Duration) -> Timeout<NodeId> {
@@ -188,10 +259,20 @@ impl Link {
         Timeout { action, id: self.id, target: self.target, timeout: ttl }
     }
 
-    /// One AppendEntries call; a real answer feeds the observer and the lease.
-    pub(crate) async fn append(&mut self, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
+    /// One AppendEntries, unary or on `stream` when given (see
+    /// [`Link::append_streamed`]); a real answer feeds the observer and the lease.
+    pub(crate) async fn append(
+        &mut self,
+        rpc: &AppendEntriesRequest<TypeConfig>,
+        ttl: Duration,
+        stream: Option<&StreamSlot>,
+    ) -> AppendResult {
         let sent = Instant::now();
-        let reply = self.call(Rpc::Append, rpc, ttl.max(self.min_append_ttl)).await;
+        let ttl = ttl.max(self.min_append_ttl);
+        let reply = match stream {
+            Some(slot) => self.append_streamed(slot, rpc, ttl).await,
+            None => self.call(Rpc::Append, rpc, ttl).await,
+        };
         if let (Ok(_), Some(observe)) = (&reply, self.append_observer.get()) {
             observe(self.target, sent.elapsed());
         }
@@ -204,15 +285,45 @@ impl Link {
     }
 }
 
+/// A leader's `AppendStream` to one follower (see `raft.proto`).
+#[derive(Default)]
+pub(crate) enum AppendStream {
+    #[default]
+    Closed,
+    Open { requests: mpsc::Sender<Payload>, replies: tonic::Streaming<Payload> },
+    /// The follower answered `Unimplemented` (an older build): unary calls.
+    Unsupported,
+}
+
+impl AppendStream {
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self, AppendStream::Open { .. })
+    }
+}
+
+/// One stream's state, held while a request on it waits for its reply.
+pub(crate) type StreamSlot = Arc<tokio::sync::Mutex<AppendStream>>;
+
 #[cfg(test)]
 impl Link {
     /// A link to `target` with no client: every call fails as unreachable.
     pub(crate) fn unreachable(target: NodeId, addr: &str) -> Link {
+        Link::with_client(target, addr, None)
+    }
+
+    /// A link to the peer service at `addr` (connected on first use; call
+    /// within a Tokio runtime).
+    pub(crate) fn to(target: NodeId, addr: &str) -> Link {
+        let client = PeerClients::from_listen_ip(std::net::Ipv4Addr::LOCALHOST.into()).client(addr).ok();
+        Link::with_client(target, addr, client)
+    }
+
+    fn with_client(target: NodeId, addr: &str, client: Option<PeerClient>) -> Link {
         Link {
             id: 1,
             target,
             addr: addr.into(),
-            client: None,
+            client,
             filter: TransportFilter::default(),
             min_append_ttl: Duration::from_millis(100),
             lease: Arc::default(),
@@ -236,7 +347,7 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
             let (mut link, healthy, background) = (self.link.clone(), self.healthy.clone(), self.background.clone());
             let ttl = option.hard_ttl();
             tokio::spawn(async move {
-                if !succeeded(&link.append(&rpc, ttl).await) {
+                if !succeeded(&link.append(&rpc, ttl, None).await) {
                     healthy.store(false, Ordering::Release);
                 }
                 background.store(false, Ordering::Release);
@@ -252,7 +363,7 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
                 return reply;
             }
         }
-        let reply = self.link.append(&rpc, option.hard_ttl()).await;
+        let reply = self.link.append(&rpc, option.hard_ttl(), None).await;
         self.healthy.store(succeeded(&reply), Ordering::Release);
         self.presend.answered(self.link.target, &rpc, &reply);
         reply

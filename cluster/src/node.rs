@@ -53,7 +53,8 @@ pub(crate) struct Inner {
     /// The observer of this node's AppendEntries round trips as leader.
     append_observer: Arc<std::sync::OnceLock<crate::network::AppendObserver>>,
     presend: Arc<crate::presend::Presend>,
-    stop: watch::Sender<bool>,
+    /// Set once when the node stops; long-lived peer streams end on it.
+    pub(crate) stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 

@@ -27,6 +27,13 @@
 //! - Only followers with a replication stream (an open [`PeerNetwork`]) get
 //!   presends, so a removed member stops receiving entries.
 //!
+//! Presends travel on one long-lived `AppendStream` per follower, not as
+//! unary calls: on this machine a unary gRPC round trip costs about 0.24 ms
+//! against 0.12 ms for a message and its reply on an open stream (tonic on
+//! both ends, 512 bytes), and the presend's round trip is most of a lone
+//! write's latency. At most one presend is normally in flight per follower
+//! (the next needs this one's success), so answering in order costs nothing.
+//!
 //! [`PeerNetwork`]: crate::network::PeerNetwork
 
 use std::collections::HashMap;
@@ -38,7 +45,9 @@ use hodei_raft_store::{LeaderAppend, LogId, NodeId, TypeConfig, Vote};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse};
 use tokio::sync::oneshot;
 
-use crate::network::{AppendResult, Link};
+use crate::network::{AppendResult, Link, StreamSlot};
+#[cfg(test)]
+use crate::network::AppendStream;
 
 /// The leader's presends, per follower.
 #[derive(Default)]
@@ -46,6 +55,7 @@ pub(crate) struct Presend {
     targets: Mutex<HashMap<NodeId, Target>>,
     sent: AtomicU64,
     used: AtomicU64,
+    streamed: AtomicU64,
 }
 
 /// What [`ClusterNode::presend_counts`](crate::node::ClusterNode::presend_counts) reports.
@@ -55,6 +65,9 @@ pub struct PresendCounts {
     pub sent: u64,
     /// Their answers that openraft's replication took in place of a call of its own.
     pub used: u64,
+    /// Presends answered on the follower's `AppendStream` (the rest were
+    /// unary calls to a build without it, or failed).
+    pub streamed: u64,
 }
 
 struct Target {
@@ -66,6 +79,9 @@ struct Target {
     matched: Option<(u64, LogId)>,
     /// The presend in flight or answered and not yet taken.
     pending: Option<Pending>,
+    /// The presends' stream to this follower; replaced (and so closed once
+    /// no call holds it) when its address changes or its last network closes.
+    stream: StreamSlot,
 }
 
 struct Pending {
@@ -103,9 +119,16 @@ impl Presend {
     /// A network to `link.target` was opened (its link replaces the last one).
     pub(crate) fn opened(&self, link: &Link) {
         let mut targets = self.lock();
-        let t = targets.entry(link.target).or_insert_with(|| Target { link: link.clone(), networks: 0, matched: None, pending: None });
+        let t = targets.entry(link.target).or_insert_with(|| Target {
+            link: link.clone(),
+            networks: 0,
+            matched: None,
+            pending: None,
+            stream: StreamSlot::default(),
+        });
         if t.link.addr != link.addr {
             t.matched = None;
+            t.stream = StreamSlot::default();
         }
         t.link = link.clone();
         t.networks += 1;
@@ -118,6 +141,7 @@ impl Presend {
             if t.networks == 0 {
                 t.matched = None;
                 t.pending = None;
+                t.stream = StreamSlot::default();
             }
         }
     }
@@ -141,10 +165,14 @@ impl Presend {
             let (tx, answer) = oneshot::channel();
             t.pending = Some(Pending { key: key.clone(), answer });
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let (mut link, rpc, this) = (t.link.clone(), rpc.clone(), self.clone());
+            let (mut link, stream, rpc, this) = (t.link.clone(), t.stream.clone(), rpc.clone(), self.clone());
             tokio::spawn(async move {
                 // The least time an AppendEntries gets (`Link::min_append_ttl`).
-                let reply = link.append(&rpc, Duration::ZERO).await;
+                let reply = link.append(&rpc, Duration::ZERO, Some(&stream)).await;
+                // Open after an answer: the answer came on the stream.
+                if reply.is_ok() && stream.lock().await.is_open() {
+                    this.streamed.fetch_add(1, Ordering::Relaxed);
+                }
                 this.answered(link.target, &rpc, &reply);
                 let _ = tx.send(reply);
             });
@@ -174,7 +202,11 @@ impl Presend {
     }
 
     pub(crate) fn counts(&self) -> PresendCounts {
-        PresendCounts { sent: self.sent.load(Ordering::Relaxed), used: self.used.load(Ordering::Relaxed) }
+        PresendCounts {
+            sent: self.sent.load(Ordering::Relaxed),
+            used: self.used.load(Ordering::Relaxed),
+            streamed: self.streamed.load(Ordering::Relaxed),
+        }
     }
 
     /// The answer of the presend to `target` if it carried exactly `rpc`.
@@ -271,5 +303,25 @@ mod tests {
         success(&p, 2, &append(2, 7));
         p.opened(&Link::unreachable(2, "127.0.0.1:2"));
         assert_eq!(p.lock()[&2].matched, None);
+    }
+
+    /// A follower whose build has no `AppendStream` answers `Unimplemented`:
+    /// the link remembers it and makes the unary call instead (here a server
+    /// with no services at all, so that call is refused too, over real TCP).
+    #[tokio::test]
+    async fn a_follower_without_the_append_stream_gets_unary_calls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let server = tokio::spawn(
+            tonic::transport::Server::builder().add_routes(tonic::service::Routes::default()).serve_with_incoming(incoming),
+        );
+        let mut link = Link::to(2, &addr);
+        let stream = StreamSlot::default();
+        let reply = link.append(&rpc(&append(2, 5)), Duration::ZERO, Some(&stream)).await;
+        let e = reply.expect_err("nothing here answers AppendEntries");
+        assert!(matches!(e, openraft::error::RPCError::Unreachable(_)) && e.to_string().contains("not implemented"), "{e}");
+        assert!(matches!(*stream.lock().await, AppendStream::Unsupported), "the stream is not tried again");
+        server.abort();
     }
 }

@@ -1,12 +1,17 @@
 //! The peer service (`hodei.raft.v1.RaftService`): Raft RPCs into openraft, plus
 //! forwarded writes, membership changes, read index and status for other nodes.
+//! `AppendStream` carries a leader's presends (`crate::presend`) on one
+//! long-lived stream, answered in order.
 
+use std::pin::Pin;
 use std::time::Instant;
 
 use hodei_proto::raft::v1::raft_service_server::RaftService;
 use hodei_proto::raft::v1::{Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
-use tonic::{Request, Response, Status};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use hodei_raft_store::TypeConfig;
@@ -25,12 +30,49 @@ fn reply<T: serde::Serialize>(value: &T) -> Result<Response<Payload>, Status> {
     Ok(Response::new(codec::encode(value)?))
 }
 
+/// Answers to the AppendEntries on one `AppendStream`, in the order they came.
+type AppendReplies = Pin<Box<dyn tokio_stream::Stream<Item = Result<Payload, Status>> + Send>>;
+
+impl PeerService {
+    async fn append_one(node: &ClusterNode, payload: &Payload) -> Result<Payload, Status> {
+        let rpc: AppendEntriesRequest<TypeConfig> = codec::decode(payload)?;
+        node.note_leader_contact();
+        Ok(codec::encode(&node.raft().append_entries(rpc).await)?)
+    }
+}
+
 #[tonic::async_trait]
 impl RaftService for PeerService {
     async fn append_entries(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
-        let rpc: AppendEntriesRequest<TypeConfig> = codec::decode(req.get_ref())?;
-        self.node.note_leader_contact();
-        reply(&self.node.raft().append_entries(rpc).await)
+        Ok(Response::new(Self::append_one(&self.node, req.get_ref()).await?))
+    }
+
+    type AppendStreamStream = AppendReplies;
+
+    /// One request at a time, each answered before the next is read, so the
+    /// replies line up with the requests. Ends when the caller closes its
+    /// side, after an error (answered, then the stream ends), or when this
+    /// node stops (a long-lived stream must not hold up its shutdown).
+    async fn append_stream(&self, req: Request<Streaming<Payload>>) -> Result<Response<AppendReplies>, Status> {
+        let mut requests = req.into_inner();
+        let node = self.node.clone();
+        let mut stop = node.inner.stop.subscribe();
+        let (tx, rx) = mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = requests.message() => next,
+                    _ = stop.wait_for(|s| *s) => break,
+                };
+                let Ok(Some(payload)) = next else { break };
+                let reply = Self::append_one(&node, &payload).await;
+                let failed = reply.is_err();
+                if tx.send(reply).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {

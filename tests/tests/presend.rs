@@ -1,6 +1,7 @@
 //! A leader sends each new entry to its followers as its log takes it, while
 //! its own sync is still running, and openraft's replication takes the answer
-//! (`cluster/src/presend.rs`). Real nodes over TCP with their own data dirs.
+//! (`cluster/src/presend.rs`), on one long-lived append stream per follower.
+//! Real nodes over TCP with their own data dirs.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ async fn a_leaders_writes_reach_followers_by_presend_and_every_node_holds_them()
     let followers: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     let tenant = c.must_create_tenant(leader, "acme").await;
     let used_before = c.metric(leader, "hodei_raft_presends_used_total").await;
+    let streamed_before = c.metric(leader, "hodei_raft_presends_streamed_total").await;
 
     let mut ids = Vec::new();
     for n in 0..WRITES {
@@ -33,6 +35,9 @@ async fn a_leaders_writes_reach_followers_by_presend_and_every_node_holds_them()
     let sent = c.metric(leader, "hodei_raft_presends_total").await;
     assert!(used >= WRITES / 2, "only {used} presend answers were used for {WRITES} writes ({sent} presends sent)");
     assert!(used <= sent, "{used} answers used from {sent} presends");
+    // Both followers speak the append stream, so the presends went on it.
+    let streamed = c.metric(leader, "hodei_raft_presends_streamed_total").await - streamed_before;
+    assert!(streamed >= used, "only {streamed} presends were answered on the append stream, {used} answers used");
     for &f in &followers {
         assert_eq!(c.metric(f, "hodei_raft_presends_total").await, 0, "node {} sent presends as a follower", f + 1);
     }
