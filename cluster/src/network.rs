@@ -204,12 +204,16 @@ impl Link {
     /// An AppendEntries on the follower's `AppendStream`, opened on first use
     /// and closed after any failure or timeout (a late reply must not be
     /// taken for the next request's). A follower whose build lacks the
-    /// stream gets unary calls from then on.
+    /// stream gets unary calls, and the stream is tried again after
+    /// [`STREAM_RETRY_AFTER`] (a rolling upgrade may have replaced it).
     async fn append_streamed(&mut self, slot: &StreamSlot, rpc: &AppendEntriesRequest<TypeConfig>, ttl: Duration) -> AppendResult {
         let mut stream = slot.lock().await;
-        if matches!(*stream, AppendStream::Unsupported) {
-            drop(stream);
-            return self.call(Rpc::Append, rpc, ttl).await;
+        if let AppendStream::Unsupported { since } = *stream {
+            if since.elapsed() < STREAM_RETRY_AFTER {
+                drop(stream);
+                return self.call(Rpc::Append, rpc, ttl).await;
+            }
+            *stream = AppendStream::Closed;
         }
         self.filter().await.map_err(RPCError::Unreachable)?;
         let payload = codec::encode(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
@@ -217,7 +221,7 @@ impl Link {
             Ok(Ok(reply)) => self.decode_reply(&reply),
             Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
                 tracing::info!(target = self.target, "peer has no append stream; presends use unary calls");
-                *stream = AppendStream::Unsupported;
+                *stream = AppendStream::Unsupported { since: Instant::now() };
                 drop(stream);
                 self.call(Rpc::Append, rpc, ttl).await
             }
@@ -291,9 +295,14 @@ pub(crate) enum AppendStream {
     #[default]
     Closed,
     Open { requests: mpsc::Sender<Payload>, replies: tonic::Streaming<Payload> },
-    /// The follower answered `Unimplemented` (an older build): unary calls.
-    Unsupported,
+    /// The follower answered `Unimplemented` (an older build) at `since`:
+    /// unary calls until [`STREAM_RETRY_AFTER`] has passed.
+    Unsupported { since: Instant },
 }
+
+/// How long a follower without `AppendStream` gets unary presends before the
+/// stream is tried again.
+pub(crate) const STREAM_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 impl AppendStream {
     pub(crate) fn is_open(&self) -> bool {

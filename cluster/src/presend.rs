@@ -47,7 +47,7 @@ use tokio::sync::oneshot;
 
 use crate::network::{AppendResult, Link, StreamSlot};
 #[cfg(test)]
-use crate::network::AppendStream;
+use crate::network::{AppendStream, STREAM_RETRY_AFTER};
 
 /// The leader's presends, per follower.
 #[derive(Default)]
@@ -306,8 +306,9 @@ mod tests {
     }
 
     /// A follower whose build has no `AppendStream` answers `Unimplemented`:
-    /// the link remembers it and makes the unary call instead (here a server
-    /// with no services at all, so that call is refused too, over real TCP).
+    /// the link remembers it and makes the unary call instead, and tries the
+    /// stream again only after an interval (here a server with no services at
+    /// all, so the unary call is refused too, over real TCP).
     #[tokio::test]
     async fn a_follower_without_the_append_stream_gets_unary_calls() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -321,7 +322,16 @@ mod tests {
         let reply = link.append(&rpc(&append(2, 5)), Duration::ZERO, Some(&stream)).await;
         let e = reply.expect_err("nothing here answers AppendEntries");
         assert!(matches!(e, openraft::error::RPCError::Unreachable(_)) && e.to_string().contains("not implemented"), "{e}");
-        assert!(matches!(*stream.lock().await, AppendStream::Unsupported), "the stream is not tried again");
+        let AppendStream::Unsupported { since } = *stream.lock().await else { panic!("the stream is tried again at once") };
+
+        // Unary calls until the retry interval has passed; then the stream
+        // is tried again (the follower may have been upgraded meanwhile).
+        assert!(link.append(&rpc(&append(2, 5)), Duration::ZERO, Some(&stream)).await.is_err());
+        assert!(matches!(*stream.lock().await, AppendStream::Unsupported { since: s } if s == since), "tried again too soon");
+        let long_ago = since.checked_sub(STREAM_RETRY_AFTER).expect("an instant in the past");
+        *stream.lock().await = AppendStream::Unsupported { since: long_ago };
+        assert!(link.append(&rpc(&append(2, 5)), Duration::ZERO, Some(&stream)).await.is_err());
+        assert!(matches!(*stream.lock().await, AppendStream::Unsupported { since: s } if s > long_ago), "not tried again after the interval");
         server.abort();
     }
 }
