@@ -214,32 +214,33 @@ impl Cluster {
     /// look different.
     pub async fn wait_for_converged(&self) -> (u64, u64) {
         let timeout = Duration::from_secs(30);
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
+        let last = std::sync::Mutex::new(Vec::new());
+        let converged = crate::poll_until(timeout, || async {
             let mut seen = Vec::new();
             for i in self.running() {
                 seen.push((i, self.applied_and_hash(i).await));
             }
             let first = seen.first().and_then(|(_, p)| *p);
-            if first.is_some() && seen.iter().all(|(_, p)| *p == first) {
-                return first.unwrap_or_default();
-            }
-            if std::time::Instant::now() >= deadline {
-                let report: Vec<String> = seen
-                    .iter()
-                    .map(|(i, p)| match p {
-                        Some((index, hash)) => format!("node {}: applied {index}, hash {hash:#x}", i + 1),
-                        None => format!("node {}: no answer", i + 1),
-                    })
-                    .collect();
-                panic!(
-                    "timed out after {timeout:?} waiting for every node at the same applied index and state hash; last seen: {}\n{}",
-                    report.join("; "),
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            let agreed = first.filter(|_| seen.iter().all(|(_, p)| *p == first));
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = seen;
+            agreed
+        })
+        .await;
+        converged.unwrap_or_else(|| {
+            let seen = last.lock().unwrap_or_else(|e| e.into_inner());
+            let report: Vec<String> = seen
+                .iter()
+                .map(|(i, p)| match p {
+                    Some((index, hash)) => format!("node {}: applied {index}, hash {hash:#x}", i + 1),
+                    None => format!("node {}: no answer", i + 1),
+                })
+                .collect();
+            panic!(
+                "timed out after {timeout:?} waiting for every node at the same applied index and state hash; last seen: {}\n{}",
+                report.join("; "),
+                self.logs()
+            )
+        })
     }
 
     /// Node `i`'s own applied index and state hash, from a stale cluster read.
