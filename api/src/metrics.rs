@@ -6,7 +6,7 @@
 //!   gRPC requests ──instrument_grpc(routes)──▶ hodei_grpc_request_duration_seconds
 //!   Raft log writer rounds ──watch_storage──▶ hodei_raft_log_{append,fsync}_duration_seconds
 //!   snapshots built / installed ──watch_storage──▶ hodei_raft_snapshot_{duration_seconds,size_bytes}
-//!   ClusterNode::forwarded_writes ──render──▶ hodei_forwarded_writes_total
+//!   ClusterNode::forwarded_writes, forwards_streamed ──render──▶ hodei_forwarded_writes_{total,streamed_total}
 //!   ClusterNode::presend_counts ──render──▶ hodei_raft_presends_{total,used_total,streamed_total}
 //!   render(node) ──under the State's read lock──▶ sample::DomainSample ──gauges──▶ hodei_jobs, hodei_pool_*, ...
 //!                                              └─▶ ledger::LedgerCounters ──▶ *_dollars_total, hodei_sla_*_total, hodei_dispatch_wait_seconds, ...
@@ -102,6 +102,7 @@ struct Inner {
     http_duration: HistogramVec,
     grpc_duration: HistogramVec,
     forwarded_writes: IntCounter,
+    forwards_streamed: IntCounter,
     presends: IntCounter,
     presends_used: IntCounter,
     presends_streamed: IntCounter,
@@ -209,6 +210,10 @@ impl Metrics {
             forwarded_writes: counter(
                 "hodei_forwarded_writes_total",
                 "Writes this node forwarded to the leader as a follower (each counted once, when its forward reached the leader or timed out).",
+            )?,
+            forwards_streamed: counter(
+                "hodei_forwarded_writes_streamed_total",
+                "Forwarded writes answered on the stream to the leader (not a unary call; each counted once, a batch as the writes it carries).",
             )?,
             presends: counter(
                 "hodei_raft_presends_total",
@@ -385,6 +390,7 @@ impl Metrics {
         catch_up(&self.inner.read_index_rounds, reads.rounds);
         catch_up(&self.inner.read_index_leased, reads.leased);
         catch_up(&self.inner.forwarded_writes, node.forwarded_writes());
+        catch_up(&self.inner.forwards_streamed, node.forwards_streamed());
         let presends = node.presend_counts();
         catch_up(&self.inner.presends, presends.sent);
         catch_up(&self.inner.presends_used, presends.used);

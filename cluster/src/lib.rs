@@ -5,14 +5,15 @@
 //! ```text
 //!   api ──write(cmd)──▶ ClusterNode ──leader?──▶ raft.client_write(Proposal{at_ms, cmd})
 //!                            │ no
-//!                            └──Forward (peer gRPC, one hop)──▶ leader ──▶ client_write
+//!                            └──ForwardStream (peer gRPC, one hop)──▶ leader ──▶ client_write
 //!   api ──read_barrier──▶ leader read index (ReadIndex RPC from followers) ──▶ wait applied
 //! ```
 //!
 //! - [`config`]: start-up settings and Raft timing (etcd-like defaults).
 //! - [`node`]: `ClusterNode`: start (bootstrap, join or rejoin), leader hints, shutdown.
-//! - [`write`]: client writes, stamped by the leader, forwarded by followers;
-//!   [`batch`]: concurrent writes of one node carried by one Raft entry.
+//! - [`write`]: client writes, stamped by the leader, forwarded by followers
+//!   (`forward`: on one stream to the leader); [`batch`]: concurrent writes of
+//!   one node carried by one Raft entry.
 //! - [`read`]: linearizable and stale read barriers; [`read_batch`]: concurrent
 //!   reads share read-index rounds.
 //! - [`membership`]: join, removal, advertised addresses.
@@ -39,6 +40,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod filter;
+mod forward;
 pub mod heartbeat;
 pub mod leader;
 mod lease;

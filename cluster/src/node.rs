@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) last_leader_contact_ms: AtomicU64,
     /// Writes forwarded to the leader (see [`ClusterNode::forwarded_writes`]).
     pub(crate) forwarded_writes: AtomicU64,
+    /// This node's stream of forwarded writes to the leader.
+    pub(crate) forwards: crate::forward::ForwardStream,
     pub(crate) started: Instant,
     /// Worker leases (meaningful on the leader only).
     pub(crate) liveness: crate::liveness::Liveness,
@@ -106,6 +108,7 @@ impl ClusterNode {
                 config,
                 last_leader_contact_ms: AtomicU64::new(u64::MAX),
                 forwarded_writes: AtomicU64::new(0),
+                forwards: Default::default(),
                 started: Instant::now(),
                 liveness: Default::default(),
                 batcher,
@@ -253,6 +256,13 @@ impl ClusterNode {
     /// A client for the leader's peer service, past this node's transport filter
     /// (a cut link answers `Unavailable` with the leader hint, as a dead one would).
     pub(crate) async fn leader_client(&self, leader: NodeId) -> Result<crate::peers::PeerClient, ClusterError> {
+        let addr = self.leader_addr(leader).await?;
+        self.inner.peers.client(&addr)
+    }
+
+    /// The leader's peer address, past this node's transport filter (see
+    /// [`ClusterNode::leader_client`]).
+    pub(crate) async fn leader_addr(&self, leader: NodeId) -> Result<String, ClusterError> {
         let hint = self.leader_hint();
         let Some(addr) = hint.as_ref().and_then(|h| h.node.as_ref()).map(|n| n.peer_addr.clone()).filter(|a| !a.is_empty()) else {
             return Err(ClusterError::unavailable(format!("no address for leader {leader}"), hint));
@@ -262,7 +272,7 @@ impl ClusterNode {
             crate::filter::Verdict::Drop => return Err(ClusterError::unavailable("leader unreachable", hint)),
             crate::filter::Verdict::Delay(d) => tokio::time::sleep(d).await,
         }
-        self.inner.peers.client(&addr)
+        Ok(addr)
     }
 
     /// Milliseconds since a leader last sent this node entries or a heartbeat

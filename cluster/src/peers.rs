@@ -55,3 +55,15 @@ impl PeerClients {
 /// Peer messages carry log batches and snapshot chunks; both are bounded by the
 /// Raft config (`max_payload_entries`, `snapshot_max_chunk_size`) well below this.
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// A gRPC server on a free loopback port that serves no services at all: an
+/// older build as far as a newer RPC is concerned (every call `Unimplemented`).
+/// Returns its address; it stops when the handle is aborted.
+#[cfg(test)]
+pub(crate) async fn serve_nothing() -> (String, tokio::task::JoinHandle<Result<(), tonic::transport::Error>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    let server = tokio::spawn(tonic::transport::Server::builder().add_routes(tonic::service::Routes::default()).serve_with_incoming(incoming));
+    (addr, server)
+}

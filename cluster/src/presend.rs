@@ -311,12 +311,7 @@ mod tests {
     /// all, so the unary call is refused too, over real TCP).
     #[tokio::test]
     async fn a_follower_without_the_append_stream_gets_unary_calls() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr").to_string();
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let server = tokio::spawn(
-            tonic::transport::Server::builder().add_routes(tonic::service::Routes::default()).serve_with_incoming(incoming),
-        );
+        let (addr, server) = crate::peers::serve_nothing().await;
         let mut link = Link::to(2, &addr);
         let stream = StreamSlot::default();
         let reply = link.append(&rpc(&append(2, 5)), Duration::ZERO, Some(&stream)).await;

@@ -2,10 +2,11 @@
 //!
 //! The front end puts the id on the request's tracing span and runs the
 //! request inside [`scope`]; when a follower forwards a write, [`forward`]
-//! reads it back and sends it as `x-request-id` gRPC metadata, and the leader's
-//! peer service logs and spans the proposal with the same id. The id is
-//! metadata, not part of the forwarded payload, so the payload's wire format
-//! (and its golden test) is unchanged and an older peer simply ignores it.
+//! reads it back and sends it beside the payload (the `request_id` field of
+//! its `ForwardFrame`, or `x-request-id` gRPC metadata on a unary call), and
+//! the leader's peer service logs and spans the proposal with the same id. The
+//! id is not part of the forwarded payload, so the payload's wire format (and
+//! its golden test) is unchanged and an older peer simply ignores it.
 //!
 //! [`forward`]: crate::ClusterNode::write
 

@@ -1,13 +1,14 @@
 //! The peer service (`hodei.raft.v1.RaftService`): Raft RPCs into openraft, plus
 //! forwarded writes, membership changes, read index and status for other nodes.
 //! `AppendStream` carries a leader's presends (`crate::presend`) on one
-//! long-lived stream, answered in order.
+//! long-lived stream, answered in order; `ForwardStream` a follower's
+//! forwarded writes (`crate::forward`), answered as each is done.
 
 use std::pin::Pin;
 use std::time::Instant;
 
 use hodei_proto::raft::v1::raft_service_server::RaftService;
-use hodei_proto::raft::v1::{Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
+use hodei_proto::raft::v1::{ForwardFrame, Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -20,7 +21,7 @@ use crate::codec;
 use crate::error::ClusterError;
 use crate::membership::{self, MembershipChange};
 use crate::node::ClusterNode;
-use crate::write::ForwardRequest;
+use crate::write::{ForwardRequest, Written};
 
 pub(crate) struct PeerService {
     pub(crate) node: ClusterNode,
@@ -33,7 +34,34 @@ fn reply<T: serde::Serialize>(value: &T) -> Result<Response<Payload>, Status> {
 /// Answers to the AppendEntries on one `AppendStream`, in the order they came.
 type AppendReplies = Pin<Box<dyn tokio_stream::Stream<Item = Result<Payload, Status>> + Send>>;
 
+/// Answers to the writes on one `ForwardStream`, each as its write is done.
+type ForwardAnswers = Pin<Box<dyn tokio_stream::Stream<Item = Result<ForwardFrame, Status>> + Send>>;
+
+/// Answers queued for a `ForwardStream` before the writes finishing wait for room.
+const ANSWERS_QUEUED: usize = 1024;
+
 impl PeerService {
+    /// A write a follower forwarded, proposed here if this node leads, with
+    /// the client's request id(s) on its log lines when they are valid.
+    async fn forwarded(node: &ClusterNode, fwd: ForwardRequest, request_id: Option<String>) -> Result<Written, ClusterError> {
+        if !node.is_leader() {
+            return Err(ClusterError::unavailable("not the leader", node.leader_hint()));
+        }
+        let deadline = Instant::now() + node.inner.config.write_timeout;
+        match request_id.filter(|id| crate::request_id::is_valid_list(id)) {
+            Some(id) => {
+                let span = tracing::info_span!("forwarded", request_id = %id);
+                let kind = fwd.command.kind();
+                let write = async {
+                    tracing::info!(request_id = %id, kind, "write forwarded by a follower");
+                    node.write_forwarded(fwd.command, deadline).await
+                };
+                crate::request_id::scope(id.clone(), write.instrument(span)).await
+            }
+            None => node.write_forwarded(fwd.command, deadline).await,
+        }
+    }
+
     async fn append_one(node: &ClusterNode, payload: &Payload) -> Result<Payload, Status> {
         let rpc: AppendEntriesRequest<TypeConfig> = codec::decode(payload)?;
         node.note_leader_contact();
@@ -91,30 +119,41 @@ impl RaftService for PeerService {
 
     async fn forward(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         let fwd: ForwardRequest = codec::decode(req.get_ref())?;
-        let request_id = req
-            .metadata()
-            .get(crate::request_id::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| crate::request_id::is_valid_list(id))
-            .map(str::to_owned);
-        let result = if self.node.is_leader() {
-            let deadline = Instant::now() + self.node.inner.config.write_timeout;
-            let kind = fwd.command.kind();
-            match request_id {
-                Some(id) => {
-                    let span = tracing::info_span!("forwarded", request_id = %id);
-                    let write = async {
-                        tracing::info!(request_id = %id, kind, "write forwarded by a follower");
-                        self.node.write_forwarded(fwd.command, deadline).await
+        let request_id = req.metadata().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        reply(&Self::forwarded(&self.node, fwd, request_id).await)
+    }
+
+    type ForwardStreamStream = ForwardAnswers;
+
+    /// Each frame's write runs in a task of its own and is answered when done,
+    /// under the frame's id. A frame that does not decode is answered with
+    /// the error (nothing was applied). Reading ends when the caller closes
+    /// its side or this node stops; writes under way still answer.
+    async fn forward_stream(&self, req: Request<Streaming<ForwardFrame>>) -> Result<Response<ForwardAnswers>, Status> {
+        let mut frames = req.into_inner();
+        let node = self.node.clone();
+        let mut stop = node.inner.stop.subscribe();
+        let (tx, rx) = mpsc::channel(ANSWERS_QUEUED);
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = frames.message() => next,
+                    _ = stop.wait_for(|s| *s) => break,
+                };
+                let Ok(Some(frame)) = next else { break };
+                let (node, tx) = (node.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let request = frame.payload.as_ref().ok_or(codec::CodecError::Decode("no payload".into()));
+                    let result = match request.and_then(codec::decode::<ForwardRequest>) {
+                        Ok(fwd) => Self::forwarded(&node, fwd, Some(frame.request_id).filter(|id| !id.is_empty())).await,
+                        Err(e) => Err(ClusterError::Invalid(format!("forwarded write: {e}"))),
                     };
-                    crate::request_id::scope(id.clone(), write.instrument(span)).await
-                }
-                None => self.node.write_forwarded(fwd.command, deadline).await,
+                    let answer = codec::encode(&result).map(|payload| ForwardFrame { id: frame.id, payload: Some(payload), request_id: String::new() });
+                    let _ = tx.send(answer.map_err(Status::from)).await;
+                });
             }
-        } else {
-            Err(ClusterError::unavailable("not the leader", self.node.leader_hint()))
-        };
-        reply(&result)
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn change_membership(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {

@@ -1,15 +1,13 @@
 //! Client writes. The leader stamps the command with its clock and proposes it; a
-//! follower forwards it to the leader over the peer service (one hop: the leader
-//! never forwards again). Every write is bounded by `write_timeout`.
+//! follower forwards it to the leader (`crate::forward`). Every write is bounded
+//! by `write_timeout`.
 
 use std::time::{Duration, Instant};
 
 use hodei_domain::{Command, Outcome, Proposal};
-use hodei_raft_store::NodeId;
 use openraft::error::{ClientWriteError, RaftError};
 use serde::{Deserialize, Serialize};
 
-use crate::codec;
 use crate::error::ClusterError;
 use crate::node::{now_ms, wait_for_leader, ClusterNode};
 
@@ -124,36 +122,4 @@ impl ClusterNode {
             }
         }
     }
-
-    async fn forward(
-        &self,
-        leader: NodeId,
-        command: &Command,
-        deadline: Instant,
-    ) -> Result<Written, ClusterError> {
-        let mut client = self.leader_client(leader).await?;
-        let payload = codec::encode(&ForwardRequest { command: command.clone() })
-            .map_err(|e| ClusterError::Invalid(e.to_string()))?;
-        let mut request = tonic::Request::new(payload);
-        if let Some(id) = crate::request_id::current().and_then(|id| id.parse().ok()) {
-            request.metadata_mut().insert(crate::request_id::HEADER, id);
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let reply = match tokio::time::timeout(remaining, client.forward(request)).await {
-            Err(_) => return Err(ClusterError::MaybeCommitted),
-            Ok(Err(status)) if never_sent(&status) => {
-                return Err(ClusterError::unavailable(format!("leader unreachable: {}", status.message()), self.leader_hint()))
-            }
-            Ok(Err(_)) => return Err(ClusterError::MaybeCommitted),
-            Ok(Ok(r)) => r.into_inner(),
-        };
-        codec::decode::<Result<Written, ClusterError>>(&reply)
-            .map_err(|e| ClusterError::Stopped(format!("leader answered garbage: {e}")))?
-    }
-}
-
-/// A call that failed while connecting never reached the leader, so it is safe to
-/// route again; any later failure leaves the write "maybe applied".
-fn never_sent(status: &tonic::Status) -> bool {
-    status.code() == tonic::Code::Unavailable && status.message().contains("connect")
 }

@@ -1,6 +1,6 @@
 //! Golden bytes for the peer wire payloads (`hodei.raft.v1.Payload`, version 1):
 //! a forwarded write, a membership change, its reply and an openraft append
-//! request. Bytes written by this build must decode in later builds; a change
+//! request; and the `ForwardFrame` a forwarded write travels in on a stream. Bytes written by this build must decode in later builds; a change
 //! that alters them fails here until the wire version is bumped and the old one
 //! still read. `HODEI_BLESS=1` rewrites the fixtures.
 
@@ -106,4 +106,25 @@ fn heartbeats_membership_replies_and_batches_keep_their_bytes() {
     check("forward-request-batch-v1.bin", &ForwardRequest { command: Command::Batch(vec![submit(), Command::Tick(Tick {})]) });
     let batch: Result<Written, ClusterError> = Ok(Written { index: 43, outcome: Outcome::Batch(vec![Outcome::ClusterVersionSet(3), Outcome::Rejected(Rejection::NotFound { what: "job 9".into() })]) });
     check("forward-reply-batch-v1.bin", &batch);
+}
+
+/// A forwarded write on a `ForwardStream`: the protobuf frame (id, payload,
+/// request ids) around the versioned payload. The leader's answer is the same
+/// frame with the reply as payload.
+#[test]
+fn a_forward_stream_frame_keeps_its_bytes() {
+    use hodei_proto::raft::v1::ForwardFrame;
+    use prost::Message;
+    let payload = codec::encode(&ForwardRequest { command: submit() }).unwrap();
+    let frame = ForwardFrame { id: 300, payload: Some(payload), request_id: "req-1,req-2".into() };
+    let bytes = frame.encode_to_vec();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/forward-frame-v1.bin");
+    if std::env::var("HODEI_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run once with HODEI_BLESS=1)", path.display()));
+    assert_eq!(bytes, golden, "forward-frame-v1.bin: the wire encoding changed");
+    // Field 1 (id) leads as a varint: 300 is 0xac 0x02.
+    assert_eq!(&golden[..3], &[0x08, 0xac, 0x02], "the frame's id is field 1, a varint");
+    assert_eq!(ForwardFrame::decode(golden.as_slice()).unwrap(), frame, "decodes to something else");
 }

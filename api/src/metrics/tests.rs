@@ -438,6 +438,7 @@ async fn live_single_node() {
     assert_eq!(value(&text, "hodei_raft_apply_lag"), 0.0);
     assert_eq!(type_of(&text, "hodei_forwarded_writes_total"), "counter");
     assert_eq!(value(&text, "hodei_forwarded_writes_total"), 0.0, "the leader's own writes are not forwarded");
+    assert_eq!(type_of(&text, "hodei_forwarded_writes_streamed_total"), "counter");
     assert_eq!(type_of(&text, "hodei_raft_presends_total"), "counter");
     assert_eq!(value(&text, "hodei_raft_presends_total"), 0.0, "a single node has no follower to presend to");
     assert!(value(&text, "hodei_raft_term") >= 1.0);
