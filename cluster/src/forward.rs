@@ -97,7 +97,7 @@ impl ClusterNode {
             .map_err(|e| ClusterError::Invalid(e.to_string()))?;
         let request_id = crate::request_id::current();
         let forwards = &self.inner.forwards;
-        let answer = match forwards.open(&addr, &mut client).await {
+        let answer = match forwards.open_until(&addr, &mut client, deadline).await {
             Ok(Some(open)) => match open.exchange(payload, request_id, deadline).await {
                 Ok(answer) => {
                     let writes = match command {
@@ -153,6 +153,15 @@ fn never_sent(status: &tonic::Status) -> bool {
 }
 
 impl ForwardStream {
+    /// [`ForwardStream::open`], given up at `deadline`: opening waits for the
+    /// leader's response headers, which a black-holed connection never sends.
+    async fn open_until(&self, addr: &str, client: &mut PeerClient, deadline: Instant) -> Result<Option<Arc<Open>>, Failure> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        tokio::time::timeout(remaining, self.open(addr, client))
+            .await
+            .unwrap_or_else(|_| Err(Failure::NotSent("the leader did not open the forward stream before the deadline".into())))
+    }
+
     /// The open stream to `addr`: the current one, or a new one when there is
     /// none, it ended, or the leader moved. `None`: the leader has no stream.
     async fn open(&self, addr: &str, client: &mut PeerClient) -> Result<Option<Arc<Open>>, Failure> {
@@ -272,6 +281,31 @@ mod tests {
         assert!(matches!(forwards.open(&addr, &mut client).await, Ok(None)));
         assert!(matches!(*forwards.state.lock().await, State::Unsupported { since: s, .. } if s > long_ago), "not tried again after the interval");
         server.abort();
+    }
+
+    /// A leader whose connection accepts and then says nothing (a black
+    /// hole): opening gives up at the deadline, nothing was sent, and the
+    /// next forward may try again at once.
+    #[tokio::test]
+    async fn a_silent_leader_is_given_up_at_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let mut client = PeerClients::from_listen_ip(std::net::Ipv4Addr::LOCALHOST.into()).client(&addr).expect("client");
+        let forwards = ForwardStream::default();
+        let started = Instant::now();
+        let deadline = started + std::time::Duration::from_millis(300);
+        let failure = forwards.open_until(&addr, &mut client, deadline).await.err().expect("the leader never answers");
+        assert!(matches!(failure, Failure::NotSent(ref why) if why.contains("deadline")), "nothing was sent");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "waited {:?}, past the deadline", started.elapsed());
+        let state = forwards.state.try_lock().expect("the stream's lock is free again");
+        assert!(matches!(*state, State::Closed), "the next forward tries to open it again");
+        silent.abort();
     }
 
     /// A leader that cannot be reached: the frame was never sent, so the
