@@ -10,7 +10,7 @@ use std::time::Instant;
 use hodei_proto::raft::v1::raft_service_server::RaftService;
 use hodei_proto::raft::v1::{ForwardFrame, Payload, ReadIndexReply, ReadIndexRequest, StatusReply, StatusRequest};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
@@ -39,6 +39,16 @@ type ForwardAnswers = Pin<Box<dyn tokio_stream::Stream<Item = Result<ForwardFram
 
 /// Answers queued for a `ForwardStream` before the writes finishing wait for room.
 const ANSWERS_QUEUED: usize = 1024;
+
+/// The next message on a peer's stream; `None` once the stream ends or
+/// fails, or this node stops (a long-lived stream must not hold up its
+/// shutdown).
+async fn next_or_stop<T>(messages: &mut Streaming<T>, stop: &mut watch::Receiver<bool>) -> Option<T> {
+    tokio::select! {
+        next = messages.message() => next.ok().flatten(),
+        _ = stop.wait_for(|s| *s) => None,
+    }
+}
 
 impl PeerService {
     /// A write a follower forwarded, proposed here if this node leads, with
@@ -87,12 +97,7 @@ impl RaftService for PeerService {
         let mut stop = node.inner.stop.subscribe();
         let (tx, rx) = mpsc::channel(1);
         tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    next = requests.message() => next,
-                    _ = stop.wait_for(|s| *s) => break,
-                };
-                let Ok(Some(payload)) = next else { break };
+            while let Some(payload) = next_or_stop(&mut requests, &mut stop).await {
                 let reply = Self::append_one(&node, &payload).await;
                 let failed = reply.is_err();
                 if tx.send(reply).await.is_err() || failed {
@@ -135,12 +140,7 @@ impl RaftService for PeerService {
         let mut stop = node.inner.stop.subscribe();
         let (tx, rx) = mpsc::channel(ANSWERS_QUEUED);
         tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    next = frames.message() => next,
-                    _ = stop.wait_for(|s| *s) => break,
-                };
-                let Ok(Some(frame)) = next else { break };
+            while let Some(frame) = next_or_stop(&mut frames, &mut stop).await {
                 let (node, tx) = (node.clone(), tx.clone());
                 tokio::spawn(async move {
                     let request = frame.payload.as_ref().ok_or(codec::CodecError::Decode("no payload".into()));
