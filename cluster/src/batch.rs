@@ -58,8 +58,9 @@ pub(crate) struct Pending {
     reply: Reply,
 }
 
-/// Commands a queued write adds to a batch: a forwarded batch adds its own.
-fn weight(command: &Command) -> usize {
+/// The client writes `command` carries: a batch its commands, anything else
+/// one. What a queued write adds to a batch, and what a forward counts.
+pub(crate) fn weight(command: &Command) -> usize {
     match command {
         Command::Batch(commands) => commands.len(),
         _ => 1,

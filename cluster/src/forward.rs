@@ -100,11 +100,7 @@ impl ClusterNode {
         let answer = match forwards.open_until(&addr, &mut client, deadline).await {
             Ok(Some(open)) => match open.exchange(payload, request_id, deadline).await {
                 Ok(answer) => {
-                    let writes = match command {
-                        Command::Batch(commands) => commands.len() as u64,
-                        _ => 1,
-                    };
-                    forwards.streamed.fetch_add(writes, Ordering::Relaxed);
+                    forwards.streamed.fetch_add(crate::batch::weight(command) as u64, Ordering::Relaxed);
                     answer
                 }
                 Err(failure) => return Err(failure.into_error(self)),

@@ -56,10 +56,7 @@ impl ClusterNode {
             // A forward that reached the leader (or may have: timed out) counts
             // once per write it carries; one refused before sending is routed again.
             if forwarded && !matches!(result, Err(ClusterError::Unavailable { .. })) {
-                let writes = match &command {
-                    Command::Batch(commands) => commands.len() as u64,
-                    _ => 1,
-                };
+                let writes = crate::batch::weight(&command) as u64;
                 self.inner.forwarded_writes.fetch_add(writes, std::sync::atomic::Ordering::Relaxed);
             }
             match result {
